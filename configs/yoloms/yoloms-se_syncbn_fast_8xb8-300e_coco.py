@@ -1,0 +1,5 @@
+# YOLO-MS (M) with SE attention after every backbone MS-Block.
+_base_ = './yoloms_syncbn_fast_8xb8-300e_coco.py'
+
+# Attention at the end of every backbone MS-Block
+model = dict(backbone=dict(attention_cfg=dict(type='SEAttention')))

@@ -1,0 +1,13 @@
+"""mmyoloms: YOLO-MS and multi-scale modules for MMYOLO / MMDetection.
+
+Importing the package (as every config does through ``custom_imports``)
+registers all modules in ``mmyolo.registry.MODELS`` and applies the
+compatibility fixes of :mod:`mmyoloms.compat`.
+"""
+from . import compat
+from .models import *  # noqa: F401,F403
+from .version import __version__
+
+compat.apply()
+
+__all__ = ['__version__']

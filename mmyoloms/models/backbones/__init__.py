@@ -1,0 +1,3 @@
+from .yoloms_backbone import YOLOMSBackbone
+
+__all__ = ['YOLOMSBackbone']

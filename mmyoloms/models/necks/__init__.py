@@ -1,0 +1,3 @@
+from .yoloms_pafpn import YOLOMSPAFPN
+
+__all__ = ['YOLOMSPAFPN']

@@ -1,0 +1,33 @@
+from setuptools import find_packages, setup
+
+
+def read_version():
+    namespace = {}
+    with open('mmyoloms/version.py', encoding='utf-8') as f:
+        exec(f.read(), namespace)
+    return namespace['__version__']
+
+
+setup(
+    name='mmyoloms',
+    version=read_version(),
+    description='YOLO-MS and multi-scale modules for MMYOLO and MMDetection',
+    long_description=open('README.md', encoding='utf-8').read(),
+    long_description_content_type='text/markdown',
+    packages=find_packages(include=['mmyoloms', 'mmyoloms.*']),
+    python_requires='>=3.8',
+    install_requires=[
+        'torch>=1.12',
+        'mmengine>=0.7.1,<1.0.0',
+        'mmcv>=2.0.0rc4,<2.1.0',
+        'mmdet>=3.0.0,<4.0.0',
+        'mmyolo>=0.5.0,<0.7.0',
+        'pycocotools',
+        'numpy',
+    ],
+    extras_require={
+        'tests': ['pytest>=7', 'pytest-timeout', 'matplotlib', 'tqdm'],
+        'deploy': ['onnx', 'onnxruntime'],
+    },
+    zip_safe=False,
+)

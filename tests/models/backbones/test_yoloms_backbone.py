@@ -1,0 +1,140 @@
+import copy
+
+import pytest
+import torch
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from mmyolo.models.layers import SPPFBottleneck
+from mmyolo.registry import MODELS
+from mmyoloms.models.backbones import YOLOMSBackbone
+from mmyoloms.models.layers import MSBlock
+
+XS = dict(deepen_factor=1 / 3, widen_factor=0.4)
+
+
+def _is_norm_training(module, mode):
+    return all(m.training == mode for m in module.modules()
+               if isinstance(m, _BatchNorm))
+
+
+@pytest.mark.parametrize('size', [(64, 64), (70, 45), (33, 97)])
+def test_output_shapes_any_input_size(size):
+    model = YOLOMSBackbone(**XS)
+    h, w = size
+    outs = model(torch.rand(1, 3, h, w))
+    assert len(outs) == 3
+    expected_hw = []
+    for _ in range(5):
+        h, w = (h + 1) // 2, (w + 1) // 2
+        expected_hw.append((h, w))
+    for out, ch, hw in zip(outs, [128, 256, 512], expected_hw[2:]):
+        assert out.shape == (1, ch, *hw)
+
+
+def test_structure_follows_design():
+    model = YOLOMSBackbone(**XS)
+    kernels = [m.kernel_sizes for m in model.modules()
+               if isinstance(m, MSBlock)]
+    assert kernels == [[1, 3, 3], [1, 5, 5], [1, 7, 7], [1, 9, 9]]
+    assert isinstance(model.stage4[1], SPPFBottleneck)
+    # SPPF keeps its own defaults, as the official release
+    assert model.stage4[1].conv1.bn.momentum == 0.03
+    assert model.stage4[1].conv1.bn.eps == 0.001
+    assert model.stage1[1].in_conv.bn.momentum == 0.1
+    assert len(model.stage1[1].mid_convs[1]) == 1
+    assert len(YOLOMSBackbone(deepen_factor=2 / 3).stage1[1].mid_convs[1]) \
+        == 2
+
+
+def test_out_indices_and_grads():
+    model = YOLOMSBackbone(out_indices=(0, 1, 2, 3, 4), **XS)
+    outs = model(torch.rand(2, 3, 64, 64))
+    assert [o.shape[1] for o in outs] == [32, 64, 128, 256, 512]
+    sum(o.mean() for o in outs).backward()
+    missing = [n for n, p in model.named_parameters() if p.grad is None]
+    assert missing == []
+
+
+def test_frozen_stages():
+    model = YOLOMSBackbone(frozen_stages=2, **XS)
+    model.train()
+    for name in ['stem', 'stage1', 'stage2']:
+        layer = getattr(model, name)
+        assert _is_norm_training(layer, False)
+        assert all(not p.requires_grad for p in layer.parameters())
+    assert _is_norm_training(model.stage3, True)
+    assert all(p.requires_grad for p in model.stage3.parameters())
+
+
+def test_norm_eval():
+    model = YOLOMSBackbone(norm_eval=True, **XS)
+    model.train()
+    assert _is_norm_training(model, False)
+    assert all(p.requires_grad for p in model.parameters())
+
+
+def test_stage_plugin_lengthens_stage():
+    plain = YOLOMSBackbone(**XS)
+    plugins = [dict(cfg=dict(type='CBAM'), stages=(False, True, True, True))]
+    model = YOLOMSBackbone(plugins=plugins, **XS)
+    assert len(plain.stage1) == len(model.stage1)
+    assert len(model.stage2) == len(plain.stage2) + 1
+    assert len(model.stage4) == len(plain.stage4) + 1
+    assert type(model.stage3[-1]).__name__ == 'CBAM'
+    outs = model(torch.rand(1, 3, 64, 64))
+    assert [o.shape[1] for o in outs] == [128, 256, 512]
+    assert plugins == [dict(cfg=dict(type='CBAM'),
+                            stages=(False, True, True, True))]
+
+
+def test_no_shared_config_mutation():
+    norm_cfg = dict(type='BN', momentum=0.01)
+    attention_cfg = dict(type='SEAttention')
+    block_cfg = dict(type='MSBlock')
+    snapshots = copy.deepcopy((norm_cfg, attention_cfg, block_cfg))
+    a = YOLOMSBackbone(norm_cfg=norm_cfg, attention_cfg=attention_cfg,
+                       block_cfg=block_cfg, **XS)
+    b = YOLOMSBackbone(norm_cfg=dict(type='BN', momentum=0.2), **XS)
+    assert (norm_cfg, attention_cfg, block_cfg) == snapshots
+    assert a.stage1[1].in_conv.bn.momentum == 0.01
+    assert b.stage1[1].in_conv.bn.momentum == 0.2
+    assert a.stage1[1].attention is not None
+    assert b.stage1[1].attention is None
+    # defaults of the class are untouched
+    c = YOLOMSBackbone(**XS)
+    assert c.stage1[1].in_conv.bn.momentum == 0.1
+    assert c.stage1[1].attention is None
+
+
+def test_block_cfg_overrides_stage_defaults():
+    model = YOLOMSBackbone(
+        block_cfg=dict(type='MSBlock', kernel_sizes=[1, 3, 3, 3],
+                       in_expand_ratio=2), **XS)
+    assert model.stage4[2].kernel_sizes == [1, 3, 3, 3]
+    assert model(torch.rand(1, 3, 32, 32))[-1].shape == (1, 512, 1, 1)
+
+
+@pytest.mark.parametrize('kwargs,name', [
+    (dict(arch='P7'), 'arch'),
+    (dict(out_indices=(1, 5)), 'out_indices'),
+    (dict(out_indices=()), 'out_indices'),
+    (dict(frozen_stages=5), 'frozen_stages'),
+    (dict(frozen_stages=-2), 'frozen_stages'),
+    (dict(deepen_factor=0.1), 'layers_num'),
+    (dict(down_ratio=0), 'down_ratio'),
+    (dict(block_cfg=dict(kernel_sizes=[1, 3])), 'type'),
+])
+def test_bad_arguments(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        YOLOMSBackbone(**kwargs)
+
+
+def test_build_from_registry_and_init_weights():
+    model = MODELS.build(dict(type='YOLOMSBackbone', **XS))
+    assert isinstance(model, YOLOMSBackbone)
+    model.init_weights()
+    w = model.stem[0].conv.weight
+    # PyTorch's default conv init: uniform in +-1/sqrt(fan_in)
+    bound = 1 / (3 * 3 * 3)**0.5
+    assert w.abs().max() <= bound
+    assert w.abs().max() > 0.5 * bound
