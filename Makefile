@@ -1,14 +1,20 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
 
-.PHONY: setup test demo clean
+.PHONY: setup test clean
 
+# Creates .venv and installs the pinned stack (idempotent; the mmcv wheel is
+# built once and cached under ~/.cache/mmyoloms/wheels).
 setup:
 	PYTHON=$(PYTHON) VENV=$(VENV) bash scripts/setup.sh
 
+# pytest exits 5 when it collects no test: that is a failure here too.
 test: setup
-	$(PY) -m pytest tests -q
+	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; \
+	exit $$rc
 
 clean:
 	rm -rf work_dirs .pytest_cache

@@ -1,0 +1,84 @@
+import os
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from mmengine.logging import HistoryBuffer
+from mmengine.runner.checkpoint import CheckpointLoader, _load_checkpoint
+
+from mmyoloms import compat
+
+
+class Payload:
+    """Stands for an arbitrary pickled object (its unpickling runs code)."""
+
+    def __reduce__(self):
+        return (os.getcwd, ())
+
+
+def _mmengine_like_checkpoint(path):
+    buf = HistoryBuffer()
+    buf.update(1.5)
+    buf.update(2.5)
+    ckpt = dict(
+        meta=dict(epoch=1, iter=2, seed=0),
+        state_dict={'conv.weight': torch.rand(2, 2)},
+        message_hub=dict(log_scalars={'train/loss': buf},
+                         runtime_info=dict(eta=np.float64(3.0)),
+                         resumed_keys={}),
+        arr=np.arange(3))
+    torch.save(ckpt, path)
+    return ckpt
+
+
+def test_loader_is_installed_for_local_paths():
+    assert CheckpointLoader._get_checkpoint_loader('/x/y.pth') is \
+        compat.load_checkpoint_file
+
+
+def test_mmengine_checkpoint_loads_with_weights_only(tmp_path):
+    path = str(tmp_path / 'ok.pth')
+    _mmengine_like_checkpoint(path)
+    # plain torch.load (weights_only=True by default) refuses it ...
+    with pytest.raises(pickle.UnpicklingError, match='HistoryBuffer'):
+        torch.load(path)
+    # ... the mmengine entry point goes through our allowlist
+    ckpt = _load_checkpoint(path, map_location='cpu')
+    buf = ckpt['message_hub']['log_scalars']['train/loss']
+    assert isinstance(buf, HistoryBuffer)
+    assert buf.mean() == 2.0 and buf.current() == 2.5
+    assert ckpt['arr'].tolist() == [0, 1, 2]
+    assert ckpt['message_hub']['runtime_info']['eta'] == 3.0
+
+
+def test_arbitrary_object_is_refused_with_clear_error(tmp_path):
+    path = str(tmp_path / 'evil.pth')
+    torch.save({'state_dict': {}, 'payload': Payload()}, path)
+    with pytest.raises(compat.UntrustedCheckpointError) as info:
+        _load_checkpoint(path, map_location='cpu')
+    msg = str(info.value)
+    assert 'posix.getcwd' in msg or 'os.getcwd' in msg
+    assert path in msg and compat.TRUSTED_ENV in msg
+
+
+def test_explicit_trust_opt_in(tmp_path, monkeypatch):
+    path = str(tmp_path / 'trusted.pth')
+    torch.save({'state_dict': {}, 'payload': Payload()}, path)
+    monkeypatch.setenv(compat.TRUSTED_ENV, path)
+    ckpt = _load_checkpoint(path, map_location='cpu')
+    assert ckpt['payload'] == os.getcwd()  # the pickled call ran
+
+
+def test_getattr_is_restricted():
+    assert compat._checkpoint_getattr(HistoryBuffer, 'mean') is \
+        HistoryBuffer.mean
+    with pytest.raises(compat.UntrustedCheckpointError, match='getattr'):
+        compat._checkpoint_getattr(HistoryBuffer, '__init__')
+    with pytest.raises(compat.UntrustedCheckpointError, match='getattr'):
+        compat._checkpoint_getattr(os, 'system')
+
+
+def test_missing_file():
+    with pytest.raises(FileNotFoundError, match='nope.pth'):
+        _load_checkpoint('/nonexistent/nope.pth')
