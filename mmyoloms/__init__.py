@@ -6,6 +6,7 @@ compatibility fixes of :mod:`mmyoloms.compat`.
 """
 from . import compat
 from .models import *  # noqa: F401,F403
+from .datasets import *  # noqa: F401,F403
 from .version import __version__
 
 compat.apply()

@@ -111,7 +111,7 @@ def test_block_cfg_overrides_stage_defaults():
         block_cfg=dict(type='MSBlock', kernel_sizes=[1, 3, 3, 3],
                        in_expand_ratio=2), **XS)
     assert model.stage4[2].kernel_sizes == [1, 3, 3, 3]
-    assert model(torch.rand(1, 3, 32, 32))[-1].shape == (1, 512, 1, 1)
+    assert model(torch.rand(1, 3, 64, 64))[-1].shape == (1, 512, 2, 2)
 
 
 @pytest.mark.parametrize('kwargs,name', [

@@ -111,8 +111,8 @@ def test_registered_and_built_from_config():
 
 
 def test_se_attention():
-    se = SEAttention(32, ratio=16)
-    x = torch.rand(2, 32, 5, 5)
+    se = SEAttention(32, ratio=4)
+    x = torch.randn(2, 32, 5, 5)
     out = se(x)
     assert out.shape == x.shape
     _all_params_get_grad(se, out)
