@@ -25,14 +25,6 @@ def _check_kernel_sizes(kernel_sizes: Sequence[int]) -> list:
     return kernel_sizes
 
 
-def _channels(value: float, name: str) -> int:
-    """Return ``value`` as an int, refusing fractional channel counts."""
-    if value != int(value) or value < 1:
-        raise ValueError(f'{name} must be a positive whole number of '
-                         f'channels, got {value}')
-    return int(value)
-
-
 @MODELS.register_module()
 class MSBlockLayer(BaseModule):
     """Inverted-bottleneck layer used inside each MS-Block branch.
