@@ -1,0 +1,10 @@
+from .checked_coco import (CheckedYOLOv5CocoDataset, check_image_file,
+                           load_coco_json)
+from .shapes import (SHAPES_CLASSES, SHAPES_METAINFO, SHAPES_PALETTE,
+                     generate_shapes_dataset)
+
+__all__ = [
+    'CheckedYOLOv5CocoDataset', 'check_image_file', 'load_coco_json',
+    'SHAPES_CLASSES', 'SHAPES_METAINFO', 'SHAPES_PALETTE',
+    'generate_shapes_dataset'
+]

@@ -1,0 +1,103 @@
+"""Plot the loss and validation AP curves of an MMEngine training run."""
+import json
+import os
+import os.path as osp
+from typing import Dict, List, Tuple
+
+# COCO figures written by mmdet's CocoMetric, and how they are labelled.
+AP_KEYS = (('coco/bbox_mAP', 'AP'), ('coco/bbox_mAP_50', 'AP50'),
+           ('coco/bbox_mAP_75', 'AP75'), ('coco/bbox_mAP_s', 'APs'),
+           ('coco/bbox_mAP_m', 'APm'), ('coco/bbox_mAP_l', 'APl'))
+LOSS_KEYS = ('loss', 'loss_cls', 'loss_bbox')
+
+
+def read_scalars(scalars_file: str) -> Tuple[List[dict], List[dict]]:
+    """Split MMEngine's ``vis_data/scalars.json`` into train and val records.
+
+    The file holds one JSON object per line: training records carry
+    ``loss`` and ``step`` (the iteration), validation records carry
+    ``coco/bbox_mAP`` and ``step`` (the epoch).
+
+    Args:
+        scalars_file (str): Path of ``scalars.json``.
+
+    Returns:
+        tuple[list[dict], list[dict]]: Training and validation records in
+        file order.
+
+    Raises:
+        FileNotFoundError: The file does not exist.
+        ValueError: A line is not JSON, or the file has no training record.
+    """
+    if not osp.isfile(scalars_file):
+        raise FileNotFoundError(f'scalars file {scalars_file} does not exist')
+    train, val = [], []
+    with open(scalars_file, encoding='utf-8') as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise ValueError(f'{scalars_file}:{lineno} is not JSON: '
+                                 f'{e}') from e
+            if 'loss' in record:
+                train.append(record)
+            elif AP_KEYS[0][0] in record:
+                val.append(record)
+    if not train:
+        raise ValueError(f'{scalars_file} holds no training loss record')
+    return train, val
+
+
+def plot_training_curves(scalars_file: str, out_file: str) -> Dict[str, int]:
+    """Draw the training losses and the validation APs into one PNG.
+
+    Left panel: ``loss``, ``loss_cls``, ``loss_bbox`` against the
+    iteration. Right panel: AP, AP50, AP75, APs, APm, APl against the epoch
+    (left empty, with a note, when the run was never validated).
+
+    Args:
+        scalars_file (str): MMEngine's ``vis_data/scalars.json`` of the run.
+        out_file (str): Output PNG path (directories are created).
+
+    Returns:
+        dict[str, int]: Number of plotted ``train`` and ``val`` points.
+    """
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    train, val = read_scalars(scalars_file)
+    fig, (ax_loss, ax_ap) = plt.subplots(1, 2, figsize=(12, 4.5))
+    steps = [r['step'] for r in train]
+    for key in LOSS_KEYS:
+        if key in train[0]:
+            ax_loss.plot(steps, [r[key] for r in train], label=key)
+    ax_loss.set_xlabel('iteration')
+    ax_loss.set_ylabel('training loss')
+    ax_loss.set_title('training loss')
+    ax_loss.grid(alpha=0.3)
+    ax_loss.legend()
+
+    if val:
+        epochs = [r['step'] for r in val]
+        for key, label in AP_KEYS:
+            values = [r.get(key) for r in val]
+            if all(v is not None for v in values):
+                ax_ap.plot(epochs, values, marker='o', label=label)
+        ax_ap.legend()
+    else:
+        ax_ap.text(0.5, 0.5, 'no validation yet', ha='center',
+                   va='center', transform=ax_ap.transAxes)
+    ax_ap.set_xlabel('epoch')
+    ax_ap.set_ylabel('COCO bbox AP (val)')
+    ax_ap.set_ylim(0, 1)
+    ax_ap.set_title('validation AP')
+    ax_ap.grid(alpha=0.3)
+    fig.tight_layout()
+    if osp.dirname(out_file):
+        os.makedirs(osp.dirname(out_file), exist_ok=True)
+    fig.savefig(out_file, dpi=100)
+    plt.close(fig)
+    return dict(train=len(train), val=len(val))

@@ -1,0 +1,118 @@
+import json
+import os.path as osp
+
+import numpy as np
+import pytest
+import torch
+from mmdet.structures import DetDataSample
+from mmengine.structures import InstanceData
+
+from mmyoloms.visualization import (plot_training_curves, read_scalars,
+                                    save_prediction_grid, tile_images)
+
+META = dict(classes=('ellipse', 'triangle'),
+            palette=[(220, 20, 60), (0, 130, 200)])
+
+
+def _write_scalars(path, with_val=True):
+    lines = []
+    for step in range(1, 21):
+        lines.append(
+            dict(loss=2.0 / step, loss_cls=1.0 / step, loss_bbox=1.0 / step,
+                 lr=0.001, epoch=(step - 1) // 10 + 1, iter=step,
+                 step=step))
+        if with_val and step % 10 == 0:
+            lines.append({
+                'coco/bbox_mAP': 0.1 * step / 10,
+                'coco/bbox_mAP_50': 0.2, 'coco/bbox_mAP_75': 0.1,
+                'coco/bbox_mAP_s': 0.0, 'coco/bbox_mAP_m': 0.1,
+                'coco/bbox_mAP_l': 0.3, 'step': step // 10
+            })
+    with open(path, 'w') as f:
+        f.write('\n'.join(json.dumps(line) for line in lines) + '\n')
+
+
+def test_read_scalars_splits_train_and_val(tmp_path):
+    path = str(tmp_path / 'scalars.json')
+    _write_scalars(path)
+    train, val = read_scalars(path)
+    assert len(train) == 20 and len(val) == 2
+    assert [r['step'] for r in val] == [1, 2]
+
+
+def test_read_scalars_bad_input(tmp_path):
+    with pytest.raises(FileNotFoundError, match='nothing.json'):
+        read_scalars(str(tmp_path / 'nothing.json'))
+    path = tmp_path / 'broken.json'
+    path.write_text('{"loss": 1.0, "step": 1}\n{not json\n')
+    with pytest.raises(ValueError, match=r'broken\.json:2 is not JSON'):
+        read_scalars(str(path))
+    path.write_text('{"lr": 1.0, "step": 1}\n')
+    with pytest.raises(ValueError, match='no training loss'):
+        read_scalars(str(path))
+
+
+@pytest.mark.parametrize('with_val', [True, False])
+def test_plot_training_curves(tmp_path, with_val):
+    import cv2
+    path = str(tmp_path / 'scalars.json')
+    _write_scalars(path, with_val)
+    out = str(tmp_path / 'sub' / 'curves.png')
+    counts = plot_training_curves(path, out)
+    assert counts == dict(train=20, val=2 if with_val else 0)
+    img = cv2.imread(out)
+    assert img.shape == (450, 1200, 3)
+    assert img.std() > 10  # something is drawn
+
+
+def _sample(boxes, scores, labels):
+    sample = DetDataSample()
+    sample.pred_instances = InstanceData(
+        bboxes=torch.tensor(boxes, dtype=torch.float32),
+        scores=torch.tensor(scores), labels=torch.tensor(labels))
+    return sample
+
+
+def test_tile_images_layout():
+    images = [np.full((100, 50, 3), v, np.uint8) for v in (10, 20, 30)]
+    grid = tile_images(images, ncols=2, tile_size=64)
+    assert grid.shape == (128, 128, 3)
+    # the first tile is scaled to 64 high, centred, on white margins
+    assert (grid[:64, 16:48] == 10).all()
+    assert (grid[:64, :10] == 255).all()
+    assert (grid[64:, 64:] == 255).all()  # no fourth image
+    with pytest.raises(ValueError, match='at least one image'):
+        tile_images([])
+
+
+def test_save_prediction_grid_draws_boxes(tmp_path):
+    import cv2
+    images = [np.full((120, 160, 3), 128, np.uint8) for _ in range(3)]
+    samples = [
+        _sample([[20, 20, 100, 90]], [0.9], [0]),
+        _sample([[10, 10, 50, 50], [60, 60, 150, 110]], [0.8, 0.1], [1, 0]),
+        _sample(np.zeros((0, 4)), [], []),
+    ]
+    out = str(tmp_path / 'grid.png')
+    grid = save_prediction_grid(images, samples, META, out, score_thr=0.3,
+                                ncols=3, tile_size=160)
+    assert grid.shape == (160, 480, 3)
+    saved = cv2.cvtColor(cv2.imread(out), cv2.COLOR_BGR2RGB)
+    assert np.array_equal(saved, grid)
+
+    def changed(tile):
+        return int((grid[:, tile * 160:(tile + 1) * 160] != 128).any(
+            axis=2)[20:140].sum())
+
+    # boxes drawn in the first two tiles; none above threshold in the third
+    assert changed(0) > 200 and changed(1) > 200
+    assert changed(2) == 0
+    # boxes take their class's palette colour (blended, alpha 0.8)
+    for tile, label in ((0, 0), (1, 1)):
+        pixels = grid[20:140, tile * 160:(tile + 1) * 160].reshape(-1, 3)
+        dist = np.linalg.norm(
+            pixels.astype(float) - META['palette'][label], axis=1)
+        assert (dist < 40).sum() > 100
+    with pytest.raises(ValueError, match='3 images but 2 data samples'):
+        save_prediction_grid(images, samples[:2], META, out)
+    assert osp.isfile(out)
