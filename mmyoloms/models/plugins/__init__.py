@@ -1,0 +1,3 @@
+from .msfm import MSFM
+
+__all__ = ['MSFM']

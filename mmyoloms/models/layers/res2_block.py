@@ -1,0 +1,177 @@
+"""Res2Block: a Res2Net-style hierarchical split block (paper 004) that
+takes MSBlock's place in the YOLO-MS backbone and neck."""
+import copy
+from typing import Sequence
+
+import torch
+import torch.nn as nn
+from mmcv.cnn import ConvModule
+from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
+from mmengine.model import BaseModule
+from torch import Tensor
+
+from mmyolo.registry import MODELS
+
+
+def _check_kernel_sizes(kernel_sizes: Sequence[int]) -> list:
+    kernel_sizes = list(kernel_sizes)
+    if len(kernel_sizes) == 0 or any(
+            isinstance(k, bool) or not isinstance(k, int) or k < 1
+            or k % 2 == 0 for k in kernel_sizes):
+        raise ValueError(
+            'kernel_sizes must be a non-empty sequence of positive odd ints '
+            f'(1 means an identity split), got {kernel_sizes}')
+    return kernel_sizes
+
+
+@MODELS.register_module()
+class Res2Block(BaseModule):
+    """Res2Net hierarchical split block (Gao et al., TPAMI 2021) with plain
+    (non-depthwise) convs, built from the same arguments as
+    :class:`MSBlock` so that ``block_cfg=dict(type='Res2Block', ...)``
+    swaps it into :class:`YOLOMSBackbone` and :class:`YOLOMSPAFPN`.
+
+    A 1x1 ``in_conv`` maps the input to ``mid`` channels, split in order
+    into ``s = len(kernel_sizes)`` groups ``x_1..x_s``; with ``K_i`` the
+    branch of kernel ``kernel_sizes[i]`` (identity for kernel 1)::
+
+        y_1 = K_1(x_1)                                   (x_1 for kernel 1)
+        y_i = K_i(x_i + y_{i-1})   if branch i-1 is not an identity
+        y_i = K_i(x_i)             otherwise
+
+    so the paper's ``kernel_sizes=[1, 3, 3, ...]`` gives ``y_1 = x_1``,
+    ``y_2 = K_2(x_2)``, ``y_i = K_i(x_i + y_{i-1})``: the identity split is
+    not fed into the hierarchy (unlike MSBlock, which adds ``X_1`` to
+    ``X_2``). The ``y_i`` are concatenated and mixed by a 1x1 ``out_conv``;
+    an optional attention module follows, as in MSBlock.
+
+    Each non-identity branch ``K_i`` is ``layers_num`` kxk ConvModules
+    (conv + norm + act, 'same' padding, groups 1). Their width is
+    ``hidden = int(branch * mid_expand_ratio)``: the first maps
+    ``branch -> hidden``, the others ``hidden -> hidden``, and where
+    ``hidden != branch`` a 1x1 ConvModule projects back to ``branch`` so
+    that ``y_i`` can be added and concatenated. ``mid_expand_ratio=1``
+    (no projection) and ``layers_num=1`` is the Res2Net branch, a single
+    kxk conv at the split width.
+
+    Channel arithmetic as in MSBlock: ``mid = int(in_channels *
+    in_expand_ratio) // in_down_ratio`` and ``branch = mid // s``, both
+    exact.
+
+    Args:
+        in_channels (int): Input channels.
+        out_channels (int): Output channels.
+        kernel_sizes (Sequence[int]): Kernel of each split, ``1`` for an
+            identity split. Defaults to ``(1, 3, 3)``.
+        in_expand_ratio (float): Expansion of ``in_conv``. Defaults to 3.
+        mid_expand_ratio (float): Width of the kxk convs in each branch
+            relative to the split width (see above). Defaults to 1.
+        layers_num (int): kxk convs per branch. Defaults to 1.
+        in_down_ratio (int): Divides the expanded width. Defaults to 1.
+        attention_cfg (dict, optional): Attention after ``out_conv``, built
+            with ``channels=out_channels``. Defaults to None.
+        conv_cfg (dict, optional): Conv config. Defaults to None.
+        norm_cfg (dict): Norm config. Defaults to ``dict(type='BN')``.
+        act_cfg (dict): Activation config.
+            Defaults to ``dict(type='SiLU', inplace=True)``.
+        init_cfg (dict or list[dict], optional): Init config.
+            Defaults to None.
+
+    Example:
+        >>> import torch
+        >>> block = Res2Block(32, 64, kernel_sizes=[1, 3, 3, 3])
+        >>> block(torch.rand(1, 32, 40, 40)).shape
+        torch.Size([1, 64, 40, 40])
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 kernel_sizes: Sequence[int] = (1, 3, 3),
+                 in_expand_ratio: float = 3.,
+                 mid_expand_ratio: float = 1.,
+                 layers_num: int = 1,
+                 in_down_ratio: int = 1,
+                 attention_cfg: OptConfigType = None,
+                 conv_cfg: OptConfigType = None,
+                 norm_cfg: ConfigType = dict(type='BN'),
+                 act_cfg: ConfigType = dict(type='SiLU', inplace=True),
+                 init_cfg: OptMultiConfig = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        kernel_sizes = _check_kernel_sizes(kernel_sizes)
+        if not isinstance(layers_num, int) or layers_num < 1:
+            raise ValueError(
+                f'layers_num must be an int >= 1, got {layers_num}')
+        if in_expand_ratio <= 0:
+            raise ValueError(
+                f'in_expand_ratio must be > 0, got {in_expand_ratio}')
+        if mid_expand_ratio <= 0:
+            raise ValueError(
+                f'mid_expand_ratio must be > 0, got {mid_expand_ratio}')
+        if not isinstance(in_down_ratio, int) or in_down_ratio < 1:
+            raise ValueError(
+                f'in_down_ratio must be an int >= 1, got {in_down_ratio}')
+        expanded = int(in_channels * in_expand_ratio)
+        if expanded % in_down_ratio != 0:
+            raise ValueError(
+                f'in_down_ratio={in_down_ratio} does not divide the expanded '
+                f'width int(in_channels * in_expand_ratio) = {expanded}')
+        self.mid_channels = expanded // in_down_ratio
+        if self.mid_channels % len(kernel_sizes) != 0:
+            raise ValueError(
+                f'the expanded width {self.mid_channels} (in_channels='
+                f'{in_channels}, in_expand_ratio={in_expand_ratio}, '
+                f'in_down_ratio={in_down_ratio}) is not divisible by the '
+                f'number of splits len(kernel_sizes)={len(kernel_sizes)}')
+        self.branch_channels = self.mid_channels // len(kernel_sizes)
+        hidden = int(self.branch_channels * mid_expand_ratio)
+        if hidden < 1:
+            raise ValueError(
+                f'mid_expand_ratio={mid_expand_ratio} leaves no channels in '
+                f'the branch convs (split width {self.branch_channels})')
+        self.kernel_sizes = kernel_sizes
+
+        def cfgs():
+            return dict(
+                conv_cfg=copy.deepcopy(conv_cfg),
+                norm_cfg=copy.deepcopy(norm_cfg),
+                act_cfg=copy.deepcopy(act_cfg))
+
+        self.in_conv = ConvModule(in_channels, self.mid_channels, 1, **cfgs())
+        self.mid_convs = nn.ModuleList()
+        for kernel_size in kernel_sizes:
+            if kernel_size == 1:
+                self.mid_convs.append(nn.Identity())
+                continue
+            layers = [
+                ConvModule(
+                    self.branch_channels if j == 0 else hidden,
+                    hidden,
+                    kernel_size,
+                    padding=kernel_size // 2,
+                    **cfgs()) for j in range(layers_num)
+            ]
+            if hidden != self.branch_channels:
+                layers.append(
+                    ConvModule(hidden, self.branch_channels, 1, **cfgs()))
+            self.mid_convs.append(nn.Sequential(*layers))
+        self.out_conv = ConvModule(self.mid_channels, out_channels, 1,
+                                   **cfgs())
+        if attention_cfg is not None:
+            attention_cfg = copy.deepcopy(attention_cfg)
+            attention_cfg['channels'] = out_channels
+            self.attention = MODELS.build(attention_cfg)
+        else:
+            self.attention = None
+
+    def forward(self, x: Tensor) -> Tensor:
+        splits = self.in_conv(x).split(self.branch_channels, dim=1)
+        outs = []
+        for i, (feat, branch) in enumerate(zip(splits, self.mid_convs)):
+            if i > 0 and self.kernel_sizes[i - 1] != 1:
+                feat = feat + outs[-1]
+            outs.append(branch(feat))
+        out = self.out_conv(torch.cat(outs, dim=1))
+        if self.attention is not None:
+            out = self.attention(out)
+        return out
