@@ -163,11 +163,40 @@ def load_checkpoint_file(filename: str,
             '--trust-checkpoint to tools/test.py).') from err
 
 
+def _init_dist_pytorch_on_cpu(backend: str = 'gloo',
+                              init_backend: str = 'torch',
+                              **kwargs) -> None:
+    """mmengine's ``_init_dist_pytorch`` for a torch without CUDA.
+
+    mmengine calls ``torch.cuda.set_device(LOCAL_RANK)`` before
+    ``init_process_group``, which fails on a CPU-only torch build. Here the
+    process group is made directly; ``nccl`` (GPU only) becomes ``gloo``.
+    Rank and world size come from the launcher's environment, as in
+    mmengine.
+    """
+    import torch.distributed as torch_dist
+    if init_backend != 'torch':
+        raise ValueError(f'init_backend={init_backend!r} needs GPUs; on '
+                         'CPU only the torch backend (gloo) is supported')
+    if backend == 'nccl':
+        backend = 'gloo'
+    torch_dist.init_process_group(backend=backend, **kwargs)
+
+
 def apply() -> None:
     """Install the fixes; idempotent. Called on ``import mmyoloms``."""
     global _applied
     if _applied:
         return
+    # Distributed training on CPU (gloo, e.g. tools/dist_train.sh CONFIG 2
+    # on a machine without GPUs).
+    if not torch.cuda.is_available():
+        import mmengine.dist.utils as dist_utils
+        from mmengine.device import (is_mlu_available, is_musa_available,
+                                     is_npu_available)
+        if not (is_mlu_available() or is_npu_available()
+                or is_musa_available()):
+            dist_utils._init_dist_pytorch = _init_dist_pytorch_on_cpu
     # Before torch 2.5 weights_only is off by default (and safe_globals
     # does not exist), so mmengine's loader works as it is.
     if hasattr(torch.serialization, 'safe_globals'):
