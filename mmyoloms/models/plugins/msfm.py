@@ -46,6 +46,10 @@ class MSFM(BaseModule):
     - Branch convs have no bias (GroupNorm follows them).
     - Weights keep PyTorch's default initialisation.
 
+    GroupNorm needs more than one value per group: with one squeezed
+    channel per group (e.g. 32 channels, ``norm_group=32``) a branch map of
+    a single pixel cannot be normalised, and PyTorch raises.
+
     As an mmdet ResNet plugin (``plugins=[dict(cfg=dict(type=
     'mmyolo.MSFM', ...), stages=..., position='after_conv3')]``) the host
     chooses the position (after_conv1/2/3) and injects ``in_channels``;
