@@ -1,0 +1,48 @@
+"""Deploy mode: the same detector, rewritten for fast inference."""
+import torch
+import torch.nn as nn
+
+from .fuse import count_batch_norms, fold_batch_norms
+
+
+def _to_channels_last(module: nn.Module, args: tuple) -> tuple:
+    return (args[0].contiguous(memory_format=torch.channels_last), ) + tuple(
+        args[1:])
+
+
+def deploy_model(model: nn.Module, channels_last: bool = True) -> nn.Module:
+    """Switch a detector to deploy mode, in place.
+
+    1. Every BatchNorm after a conv is folded into it
+       (:func:`fold_batch_norms`); a BN that cannot be folded is an error.
+    2. With ``channels_last``, weights and activations use the NHWC memory
+       layout, for which oneDNN has faster convolutions (a pre-hook on the
+       backbone converts the input).
+
+    Outputs equal the eager model's to float32 rounding: the rewrites are
+    exact algebra (the fold is computed in float64).
+
+    Args:
+        model (nn.Module): Detector (mmyolo ``YOLODetector`` or any model
+            made of ConvModules), in eval mode.
+        channels_last (bool): Use the NHWC memory layout.
+            Defaults to True.
+
+    Returns:
+        nn.Module: ``model``, in eval mode.
+    """
+    model.eval()
+    fold_batch_norms(model)
+    left = count_batch_norms(model)
+    if left:
+        raise ValueError(
+            f'{left} BatchNorm layer(s) do not follow a conv and cannot be '
+            'folded; deploy mode supports conv + BN pairs only')
+    for param in model.parameters():
+        param.requires_grad_(False)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+        entry = model.backbone if hasattr(model, 'backbone') else model
+        entry.register_forward_pre_hook(_to_channels_last)
+    model.deploy = True
+    return model

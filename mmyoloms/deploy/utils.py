@@ -1,0 +1,130 @@
+"""Config loading and detector building shared by the deploy tools."""
+import os.path as osp
+from typing import Optional, Union
+
+import torch
+import torch.nn as nn
+from mmengine.config import Config
+from torch import Tensor
+from torch.nn.modules.batchnorm import _BatchNorm
+
+
+def load_config(config: Union[str, Config]) -> Config:
+    """Load a config file, or a package config such as
+    ``mmyolo::rtmdet/rtmdet_tiny_syncbn_fast_8xb32-300e_coco.py``."""
+    if isinstance(config, Config):
+        return config
+    if '::' in config:
+        from mmengine.hub import get_config
+        return get_config(config)
+    if not osp.isfile(config):
+        raise FileNotFoundError(f'config file not found: {config}')
+    return Config.fromfile(config)
+
+
+def register_scopes(cfg: Config) -> None:
+    """Register mmyolo's modules and the config's ``custom_imports``, and
+    make the config's scope (mmyolo) the default one if none is set, so
+    that unscoped pipeline and model types resolve."""
+    from mmengine.registry import DefaultScope
+    from mmengine.utils import import_modules_from_strings
+    from mmyolo.utils import register_all_modules
+    register_all_modules(init_default_scope=False)
+    import mmyoloms  # noqa: F401
+    if cfg.get('custom_imports'):
+        import_modules_from_strings(**cfg.custom_imports)
+    if DefaultScope.get_current_instance() is None:
+        DefaultScope.get_instance(
+            'mmyoloms-deploy', scope_name=cfg.get('default_scope', 'mmyolo'))
+
+
+def calibrate_batch_norms(model: nn.Module,
+                          inputs: Optional[Tensor] = None,
+                          seed: int = 0) -> None:
+    """Give a randomly initialised detector realistic BN statistics.
+
+    With PyTorch's default running statistics (mean 0, var 1) the
+    activations of a random detector drift over depth towards huge or
+    subnormal values (subnormal floats are up to 10x slower on x86) and its
+    scores saturate: timings and detections of such a model mean nothing.
+    Here each BN, in execution order and in eval mode, takes as running
+    statistics the mean and (biased) variance of its own input on
+    ``inputs``, with every earlier BN already calibrated: in eval mode
+    every BN output is then exactly normalised on ``inputs``, as in a
+    trained model. (Averaging train-mode batch statistics instead leaves
+    small mismatches that a random network amplifies layer after layer.)
+
+    Args:
+        model (nn.Module): Detector with ``_forward``, changed in place
+            and left in eval mode.
+        inputs (Tensor, optional): Preprocessed images; the closer to the
+            inputs the model will see, the better. Defaults to None
+            (a 2 x 3 x 320 x 320 batch of Gaussian noise).
+        seed (int): Noise seed. Defaults to 0.
+    """
+    if inputs is None:
+        generator = torch.Generator().manual_seed(seed)
+        inputs = torch.randn(2, 3, 320, 320, generator=generator)
+    done = set()
+
+    def calibrate(module: _BatchNorm, args: tuple) -> None:
+        if module in done:
+            return
+        x = args[0].detach()
+        dims = [d for d in range(x.dim()) if d != 1]
+        module.running_mean.copy_(x.mean(dims))
+        module.running_var.copy_(x.var(dims, unbiased=False))
+        done.add(module)
+
+    model.eval()
+    handles = [
+        m.register_forward_pre_hook(calibrate) for m in model.modules()
+        if isinstance(m, _BatchNorm)
+    ]
+    try:
+        with torch.no_grad():
+            model._forward(inputs)
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def build_detector(config: Union[str, Config],
+                   checkpoint: Optional[str] = None,
+                   seed: int = 0) -> nn.Module:
+    """Build the config's detector in eval mode on CPU.
+
+    Args:
+        config (str or Config): Config file or package config.
+        checkpoint (str, optional): Weights to load; without one the model
+            keeps its random initialisation (seeded) and gets calibrated BN
+            statistics (:func:`calibrate_batch_norms`) so that timings are
+            meaningful. Defaults to None.
+        seed (int): Seed of the random initialisation. Defaults to 0.
+
+    Returns:
+        nn.Module: The detector, ``eval()``, with ``cfg`` attached.
+    """
+    from mmyolo.registry import MODELS
+    cfg = load_config(config)
+    register_scopes(cfg)
+    model_cfg = cfg.model.copy()
+    backbone_init = model_cfg.backbone.get('init_cfg')
+    if isinstance(backbone_init, dict) and backbone_init.get(
+            'type') == 'Pretrained':
+        # a pretrained backbone download is no part of building for
+        # inference: weights come from the checkpoint (or stay random)
+        model_cfg.backbone = dict(model_cfg.backbone, init_cfg=None)
+    torch.manual_seed(seed)
+    model = MODELS.build(model_cfg)
+    if checkpoint is not None:
+        if not osp.isfile(checkpoint):
+            raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
+        from mmengine.runner import load_checkpoint
+        load_checkpoint(model, checkpoint, map_location='cpu')
+        model.eval()
+    else:
+        model.init_weights()
+        calibrate_batch_norms(model, seed=seed)
+    model.cfg = cfg
+    return model

@@ -1,0 +1,102 @@
+"""Latency of a detector (and peers) on PyTorch, deploy mode, onnxruntime.
+
+Times (a) the network forward, (b) forward + decode + NMS and (c) end to
+end from a decoded image (test pipeline included): median, p90 and
+images/s over interleaved rounds. Prints a Markdown table and writes JSON.
+
+Example (YOLO-MS-XS against RTMDet-tiny, 2 threads, 640x640)::
+
+    python tools/benchmark.py configs/yoloms/yoloms-xs_syncbn_fast_8xb8-300e_coco.py \\
+        --peers mmyolo::rtmdet/rtmdet_tiny_syncbn_fast_8xb32-300e_coco.py \\
+        --backend pytorch pytorch-deploy onnxruntime --threads 2
+
+Without a checkpoint the weights are random (seeded) with BN statistics
+calibrated on the benchmark image, which is enough for timing.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from mmyoloms.deploy.benchmark import (BACKENDS, format_table,  # noqa: E402
+                                       run_benchmark)
+from mmyoloms.deploy.export import EXPORTERS  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config', help='config file (or package::path)')
+    parser.add_argument('checkpoint', nargs='?', help='checkpoint file')
+    parser.add_argument(
+        '--peers', nargs='+', default=[],
+        help='more configs timed side by side in the same run (random '
+        'weights), e.g. mmyolo::rtmdet/rtmdet_tiny_syncbn_fast_8xb32-300e_'
+        'coco.py')
+    parser.add_argument(
+        '--backend', nargs='+', default=list(BACKENDS), choices=BACKENDS,
+        help='backends to time (default: all)')
+    parser.add_argument('--shape', nargs=2, type=int, default=[640, 640],
+                        metavar=('H', 'W'), help='network input size')
+    parser.add_argument('--batch', type=int, default=1)
+    parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--repeat', type=int, default=10,
+                        help='timed calls per entry and round')
+    parser.add_argument('--rounds', type=int, default=3,
+                        help='interleaved rounds over all entries')
+    parser.add_argument('--warmup', type=int, default=3)
+    parser.add_argument('--score-thr', type=float)
+    parser.add_argument('--iou-thr', type=float)
+    parser.add_argument('--pre-topk', type=int)
+    parser.add_argument('--keep-topk', type=int)
+    parser.add_argument('--exporter', default='dynamo', choices=EXPORTERS)
+    parser.add_argument('--work-dir', default='work_dirs/benchmark',
+                        help='ONNX files and the JSON report go here')
+    parser.add_argument('--out', help='JSON report (default: '
+                        'WORK_DIR/benchmark.json)')
+    return parser.parse_args(argv)
+
+
+def _name(config: str) -> str:
+    return osp.splitext(osp.basename(config.split('::')[-1]))[0]
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    models = [dict(name=_name(args.config), config=args.config,
+                   checkpoint=args.checkpoint)]
+    models += [dict(name=_name(p), config=p) for p in args.peers]
+    overrides = {
+        k: v for k, v in dict(score_thr=args.score_thr, iou_thr=args.iou_thr,
+                              pre_topk=args.pre_topk,
+                              keep_topk=args.keep_topk).items()
+        if v is not None
+    }
+    report = run_benchmark(
+        models,
+        args.backend,
+        shape=tuple(args.shape),
+        batch=args.batch,
+        threads=args.threads,
+        repeat=args.repeat,
+        rounds=args.rounds,
+        warmup=args.warmup,
+        work_dir=args.work_dir,
+        nms_overrides=overrides,
+        exporter=args.exporter)
+    report['settings']['command'] = ' '.join(
+        ['python tools/benchmark.py'] + list(sys.argv[1:] if argv is None
+                                              else argv))
+    out = args.out or osp.join(args.work_dir, 'benchmark.json')
+    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
+    with open(out, 'w', encoding='utf-8') as f:
+        json.dump(report, f, indent=2)
+    print(format_table(report))
+    print(f'JSON report: {out}')
+    return report
+
+
+if __name__ == '__main__':
+    main()
