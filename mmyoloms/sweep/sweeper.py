@@ -145,7 +145,7 @@ class Sweeper:
         gpus (int): Processes per run with ``launcher='pytorch'``.
             Defaults to 1.
         latency (bool): Time each trained model. Defaults to True.
-        latency_repeat (int): Timed repetitions. Defaults to 20.
+        latency_repeat (int): Timed calls per model. Defaults to 20.
         threads (int): CPU threads for timing. Defaults to 2.
         python (str): Interpreter for the worker. Defaults to this one.
     """
@@ -194,6 +194,25 @@ class Sweeper:
         scale = cfg.get('img_scale', (640, 640))
         return int(scale[1]), int(scale[0])  # img_scale is (w, h)
 
+    def measure_latency(self, name: str, config: str, checkpoint: str,
+                        shape: Tuple[int, int]) -> Tuple[float, float]:
+        """Median and p90 ms of the trained model's eager PyTorch
+        ``forward+nms`` (network, box decoding and NMS, batch 1), timed by
+        the benchmark harness of :mod:`mmyoloms.deploy`."""
+        from mmyoloms.deploy.benchmark import run_benchmark
+        report = run_benchmark(
+            [dict(name=name, config=config, checkpoint=checkpoint)],
+            backends=['pytorch'],
+            shape=shape,
+            threads=self.threads,
+            repeat=self.latency_repeat,
+            rounds=1,
+            work_dir=osp.join(self.out_dir, name, 'benchmark'),
+            log=lambda msg: None)
+        row = next(r for r in report['results']
+                   if r['stage'] == 'forward+nms')
+        return row['median_ms'], row['p90_ms']
+
     def run_one(self, run: SweepRun) -> Dict:
         run_dir = osp.join(self.out_dir, run.name)
         result_file = osp.join(run_dir, 'result.json')
@@ -231,11 +250,9 @@ class Sweeper:
             record['params_M'], record['flops_G'] = count_complexity(
                 cfg, shape)
             if self.latency:
-                from mmyoloms.deploy.benchmark import median_latency
                 record['latency_ms'], record['latency_p90_ms'] = \
-                    median_latency(config_path, record['checkpoint'],
-                                   shape=shape, threads=self.threads,
-                                   repeat=self.latency_repeat)
+                    self.measure_latency(run.name, config_path,
+                                         record['checkpoint'], shape)
             record['status'] = 'ok'
         except Exception as err:  # recorded; the sweep goes on
             record['error'] = f'{type(err).__name__}: {err}'.splitlines()[0]
