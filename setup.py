@@ -27,7 +27,10 @@ setup(
     ],
     extras_require={
         'tests': ['pytest>=7', 'pytest-timeout', 'matplotlib', 'tqdm'],
-        'deploy': ['onnx', 'onnxruntime'],
+        # versions checked with torch 2.13's exporters (onnxscript is the
+        # dynamo exporter's dependency)
+        'deploy': ['onnx==1.23.2', 'onnxruntime==1.31.1',
+                   'onnxscript==0.7.2'],
     },
     zip_safe=False,
 )

@@ -96,8 +96,8 @@ if ! have mmyolo 0.6.0; then
     $PIP install -q mmyolo==0.6.0
 fi
 
-log "installing mmyoloms (editable) with test extras"
-$PIP install -q --no-build-isolation -e ".[tests]"
+log "installing mmyoloms (editable) with test and deploy extras"
+$PIP install -q --no-build-isolation -e ".[tests,deploy]"
 $PIP install -q "$SETUPTOOLS_SPEC"
 
 $PY - <<'PYEOF'

@@ -222,7 +222,17 @@ def run_benchmark(models: Sequence[dict],
             raise ValueError(f'{key} must be an int >= 1, got {value}')
     if not isinstance(warmup, int) or warmup < 0:
         raise ValueError(f'warmup must be an int >= 0, got {warmup}')
+    previous_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
+    try:
+        return _run(models, backends, shape, batch, threads, repeat, rounds,
+                    warmup, work_dir, nms_overrides, exporter, image, log)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _run(models, backends, shape, batch, threads, repeat, rounds, warmup,
+         work_dir, nms_overrides, exporter, image, log) -> dict:
     image = synthetic_image() if image is None else image
     images = [image] * batch
     entries = []

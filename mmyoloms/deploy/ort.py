@@ -56,6 +56,22 @@ def make_session(onnx_file: str,
         onnx_file, options, providers=['CPUExecutionProvider'])
 
 
+def dataset_meta(cfg: Config) -> dict:
+    """Class names (and palette) of the config's test dataset: its
+    ``metainfo`` if set, else the dataset class's ``METAINFO``."""
+    from mmyolo.registry import DATASETS
+    dataset = cfg.test_dataloader.dataset
+    while 'dataset' in dataset and 'metainfo' not in dataset:
+        dataset = dataset.dataset  # dataset wrappers
+    if dataset.get('metainfo'):
+        return dict(dataset.metainfo)
+    dataset_cls = DATASETS.get(dataset.type)
+    if dataset_cls is None:
+        raise ValueError(f'unknown dataset type {dataset.type!r} in the '
+                         'config: cannot tell the class names')
+    return dict(dataset_cls.METAINFO)
+
+
 class ORTDetector:
     """Detect objects with an ONNX file written by
     :func:`mmyoloms.deploy.export_onnx` (with NMS).
@@ -82,6 +98,8 @@ class ORTDetector:
         ...                        'yoloms-xs_syncbn_fast_8xb8-300e_coco.py')
         >>> result = detector(['demo.jpg'])[0]   # a DetDataSample
         >>> result.pred_instances.bboxes.shape    # (num_dets, 4), xyxy
+        >>> detector.dataset_meta['classes'][:2]
+        ('person', 'bicycle')
     """
 
     def __init__(self,
@@ -115,6 +133,7 @@ class ORTDetector:
         self.pipeline = build_test_pipeline(self.cfg, self.shape)
         self.data_preprocessor = MODELS.build(
             self.cfg.model.data_preprocessor)
+        self.dataset_meta = dataset_meta(self.cfg)
 
     def preprocess(self, images: Sequence[ImageType]):
         """Images to the network input batch and data samples."""

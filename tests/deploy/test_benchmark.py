@@ -1,0 +1,61 @@
+import json
+
+import pytest
+
+from mmyoloms.deploy.benchmark import (BACKENDS, STAGES, format_table,
+                                       run_benchmark, summarize,
+                                       synthetic_image)
+
+from .helpers import XS_CONFIG
+from .test_export import _load_tool
+
+
+def test_summarize():
+    stats = summarize([0.4, 0.1, 0.2, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0],
+                      batch=2)
+    assert stats['median_ms'] == pytest.approx(550)
+    assert stats['p90_ms'] == pytest.approx(900)
+    assert stats['mean_ms'] == pytest.approx(550)
+    assert stats['images_per_s'] == pytest.approx(2 / 0.55)
+    assert stats['samples'] == 10
+
+
+def test_synthetic_image_is_deterministic():
+    a, b = synthetic_image(seed=3), synthetic_image(seed=3)
+    assert a.shape == (480, 640, 3) and a.dtype.name == 'uint8'
+    assert (a == b).all()
+    assert (a != synthetic_image(seed=4)).any()
+
+
+def test_benchmark_tool_all_backends(tmp_path):
+    tool = _load_tool('benchmark')
+    out = tmp_path / 'report.json'
+    report = tool.main([
+        XS_CONFIG, '--shape', '64', '64', '--repeat', '2', '--rounds', '2',
+        '--warmup', '1', '--threads', '1', '--score-thr', '0.05',
+        '--work-dir', str(tmp_path), '--out', str(out)
+    ])
+    saved = json.loads(out.read_text())
+    assert saved['settings']['shape'] == [64, 64]
+    assert saved['settings']['threads'] == 1
+    rows = saved['results']
+    assert {(r['backend'], r['stage']) for r in rows} == {
+        (b, s) for b in BACKENDS for s in STAGES
+    }
+    for row in rows:
+        assert row['samples'] == 4
+        assert 0 < row['median_ms'] <= row['p90_ms']
+        assert row['images_per_s'] == pytest.approx(1e3 / row['median_ms'])
+        assert row['nms']['score_thr'] == 0.05
+    assert (tmp_path / 'yoloms-xs_syncbn_fast_8xb8-300e_coco_64x64_b1_nms'
+            '.onnx').is_file()
+    table = format_table(report)
+    assert table.count('\n| yoloms-xs') == len(BACKENDS)
+
+
+def test_benchmark_bad_arguments():
+    models = [dict(name='xs', config=XS_CONFIG)]
+    with pytest.raises(ValueError, match='backend must be one of'):
+        run_benchmark(models, ['tensorrt'])
+    with pytest.raises(ValueError, match='repeat'):
+        run_benchmark(models, ['pytorch'], repeat=0)
