@@ -52,6 +52,10 @@ def parse_args(argv=None):
     parser.add_argument('--pre-topk', type=int)
     parser.add_argument('--keep-topk', type=int)
     parser.add_argument('--exporter', default='dynamo', choices=EXPORTERS)
+    parser.add_argument(
+        '--channel-multiple', type=int, default=16,
+        help='zero-pad odd hidden widths of the model exported for '
+        'onnxruntime to this multiple (0: no padding)')
     parser.add_argument('--work-dir', default='work_dirs/benchmark',
                         help='ONNX files and the JSON report go here')
     parser.add_argument('--out', help='JSON report (default: '
@@ -85,7 +89,8 @@ def main(argv=None):
         warmup=args.warmup,
         work_dir=args.work_dir,
         nms_overrides=overrides,
-        exporter=args.exporter)
+        exporter=args.exporter,
+        channel_multiple=args.channel_multiple or None)
     report['settings']['command'] = ' '.join(
         ['python tools/benchmark.py'] + list(sys.argv[1:] if argv is None
                                               else argv))

@@ -90,7 +90,9 @@ def prepare_stages(model: torch.nn.Module,
                    threads: int,
                    work_dir: str,
                    name: str,
-                   exporter: str = 'dynamo') -> Dict[str, Callable]:
+                   exporter: str = 'dynamo',
+                   channel_multiple: Optional[int] = 16
+                   ) -> Dict[str, Callable]:
     """The three stage callables of one model on one backend.
 
     Args:
@@ -104,6 +106,9 @@ def prepare_stages(model: torch.nn.Module,
         work_dir (str): Where ONNX files are written.
         name (str): File name stem for the ONNX files.
         exporter (str): ONNX exporter. Defaults to ``'dynamo'``.
+        channel_multiple (int, optional): Channel padding of the model
+            exported for onnxruntime (see :func:`deploy_model`).
+            Defaults to 16.
 
     Returns:
         dict: ``{stage: callable}`` for every stage in :data:`STAGES`.
@@ -141,7 +146,10 @@ def prepare_stages(model: torch.nn.Module,
             'end2end': end2end
         }
 
-    deployed = deploy_model(copy.deepcopy(model), channels_last=False)
+    deployed = deploy_model(
+        copy.deepcopy(model),
+        channels_last=False,
+        channel_multiple=channel_multiple)
     settings = nms_settings(model.bbox_head.test_cfg)
     batch = len(images)
     os.makedirs(work_dir, exist_ok=True)
@@ -181,6 +189,7 @@ def run_benchmark(models: Sequence[dict],
                   work_dir: str = 'work_dirs/benchmark',
                   nms_overrides: Optional[dict] = None,
                   exporter: str = 'dynamo',
+                  channel_multiple: Optional[int] = 16,
                   image: Optional[np.ndarray] = None,
                   log: Callable[[str], None] = print) -> dict:
     """Time every model on every backend, side by side.
@@ -204,6 +213,8 @@ def run_benchmark(models: Sequence[dict],
             keep_topk`` overriding each config's ``test_cfg``.
             Defaults to None.
         exporter (str): ONNX exporter. Defaults to ``'dynamo'``.
+        channel_multiple (int, optional): Channel padding for onnxruntime.
+            Defaults to 16.
         image (np.ndarray, optional): BGR image; defaults to
             :func:`synthetic_image`. Defaults to None.
         log (callable): Progress messages. Defaults to ``print``.
@@ -226,13 +237,15 @@ def run_benchmark(models: Sequence[dict],
     torch.set_num_threads(threads)
     try:
         return _run(models, backends, shape, batch, threads, repeat, rounds,
-                    warmup, work_dir, nms_overrides, exporter, image, log)
+                    warmup, work_dir, nms_overrides, exporter,
+                    channel_multiple, image, log)
     finally:
         torch.set_num_threads(previous_threads)
 
 
 def _run(models, backends, shape, batch, threads, repeat, rounds, warmup,
-         work_dir, nms_overrides, exporter, image, log) -> dict:
+         work_dir, nms_overrides, exporter, channel_multiple, image,
+         log) -> dict:
     image = synthetic_image() if image is None else image
     images = [image] * batch
     entries = []
@@ -259,7 +272,8 @@ def _run(models, backends, shape, batch, threads, repeat, rounds, warmup,
                 threads,
                 work_dir,
                 name=f'{spec["name"]}_{shape[0]}x{shape[1]}_b{batch}',
-                exporter=exporter)
+                exporter=exporter,
+                channel_multiple=channel_multiple)
             for stage in STAGES:
                 for _ in range(warmup):
                     stages[stage]()
@@ -291,6 +305,7 @@ def _run(models, backends, shape, batch, threads, repeat, rounds, warmup,
             rounds=rounds,
             warmup=warmup,
             exporter=exporter,
+            channel_multiple=channel_multiple,
             torch=torch.__version__,
             onnxruntime=_version('onnxruntime'),
             machine=platform.processor() or platform.machine(),

@@ -1,8 +1,11 @@
 """Deploy mode: the same detector, rewritten for fast inference."""
+from typing import Optional
+
 import torch
 import torch.nn as nn
 
 from .fuse import count_batch_norms, fold_batch_norms
+from .pad import pad_channels
 
 
 def _to_channels_last(module: nn.Module, args: tuple) -> tuple:
@@ -10,12 +13,17 @@ def _to_channels_last(module: nn.Module, args: tuple) -> tuple:
         args[1:])
 
 
-def deploy_model(model: nn.Module, channels_last: bool = True) -> nn.Module:
+def deploy_model(model: nn.Module,
+                 channels_last: bool = True,
+                 channel_multiple: Optional[int] = None) -> nn.Module:
     """Switch a detector to deploy mode, in place.
 
     1. Every BatchNorm after a conv is folded into it
        (:func:`fold_batch_norms`); a BN that cannot be folded is an error.
-    2. With ``channels_last``, weights and activations use the NHWC memory
+    2. With ``channel_multiple``, odd hidden widths of conv chains are
+       zero-padded to a multiple of it (:func:`pad_channels`): faster
+       kernels in onnxruntime (16 for AVX-512), no gain in PyTorch.
+    3. With ``channels_last``, weights and activations use the NHWC memory
        layout, for which oneDNN has faster convolutions (a pre-hook on the
        backbone converts the input).
 
@@ -27,6 +35,8 @@ def deploy_model(model: nn.Module, channels_last: bool = True) -> nn.Module:
             made of ConvModules), in eval mode.
         channels_last (bool): Use the NHWC memory layout.
             Defaults to True.
+        channel_multiple (int, optional): Pad hidden widths to a multiple
+            of it. Defaults to None (no padding).
 
     Returns:
         nn.Module: ``model``, in eval mode.
@@ -38,6 +48,7 @@ def deploy_model(model: nn.Module, channels_last: bool = True) -> nn.Module:
         raise ValueError(
             f'{left} BatchNorm layer(s) do not follow a conv and cannot be '
             'folded; deploy mode supports conv + BN pairs only')
+    pad_channels(model, channel_multiple)
     for param in model.parameters():
         param.requires_grad_(False)
     if channels_last:

@@ -74,7 +74,9 @@ def _onnx_nms_translation(boxes, scores, max_output_per_class: int,
 
 
 #: ``custom_translation_table`` for ``torch.onnx.export(..., dynamo=True)``.
-ONNX_TRANSLATIONS = {torch.ops.mmyoloms.onnx_nms.default: _onnx_nms_translation}
+ONNX_TRANSLATIONS = {
+    torch.ops.mmyoloms.onnx_nms.default: _onnx_nms_translation
+}
 
 
 def _onnx_nms_symbolic(g, boxes, scores, max_output_per_class, iou_threshold,

@@ -78,3 +78,5 @@ def match_detections(pred, ref, box_tol: float = 1.0,
             used[candidates[0]] = True
             matched += 1
     return matched
+
+S_CONFIG = 'configs/yoloms/yoloms-s_syncbn_fast_8xb8-300e_coco.py'

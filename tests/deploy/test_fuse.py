@@ -8,7 +8,7 @@ from mmyoloms.deploy import (build_detector, count_batch_norms,
                              deploy_model, fold_batch_norms,
                              fuse_conv_bn_weights)
 
-from .helpers import TINY_CONFIG, XS_CONFIG, randomize_batch_norms
+from .helpers import S_CONFIG, TINY_CONFIG, XS_CONFIG, randomize_batch_norms
 
 
 def _outputs(model, x):
@@ -84,3 +84,33 @@ def test_fold_sequential_pair_and_unfoldable_bn():
     bn_first = nn.Sequential(nn.BatchNorm2d(3), nn.Conv2d(3, 4, 1))
     with pytest.raises(ValueError, match='cannot be folded'):
         deploy_model(bn_first, channels_last=False)
+
+
+def test_channel_padding_is_exact_and_aligns_widths():
+    # YOLO-MS-S has odd widths (129 channels in the head, 86 in the
+    # stage-1 MS-Block layers)
+    model = build_detector(S_CONFIG)
+    randomize_batch_norms(model)
+    eager = copy.deepcopy(model).double()
+    padded = deploy_model(copy.deepcopy(eager), channels_last=False,
+                          channel_multiple=16)
+    head = padded.bbox_head.head_module
+    assert head.cls_convs[0][0].conv.in_channels == 129  # module input kept
+    assert head.cls_convs[0][0].conv.out_channels == 144
+    assert head.rtm_cls[0].in_channels == 144
+    assert head.rtm_cls[0].out_channels == 80  # module output kept
+    assert model.backbone.stage1[1].mid_convs[1][0].in_conv.conv \
+        .out_channels == 86
+    layer = padded.backbone.stage1[1].mid_convs[1][0]
+    assert layer.in_conv.conv.out_channels == 96
+    assert layer.mid_conv.conv.groups == 96
+    assert layer.out_conv.conv.in_channels == 96
+    assert layer.out_conv.conv.out_channels == 43
+    x = torch.randn(1, 3, 96, 96, dtype=torch.float64)
+    for a, b in zip(_outputs(eager, x), _outputs(padded, x)):
+        assert (a - b).abs().max().item() < 1e-9
+
+
+def test_channel_padding_bad_multiple(xs):
+    with pytest.raises(ValueError, match='multiple'):
+        deploy_model(copy.deepcopy(xs), channel_multiple=0)
