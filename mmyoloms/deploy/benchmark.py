@@ -91,7 +91,7 @@ def prepare_stages(model: torch.nn.Module,
                    work_dir: str,
                    name: str,
                    exporter: str = 'dynamo',
-                   channel_multiple: Optional[int] = 16
+                   channel_multiple: Optional[int] = None
                    ) -> Dict[str, Callable]:
     """The three stage callables of one model on one backend.
 
@@ -108,7 +108,7 @@ def prepare_stages(model: torch.nn.Module,
         exporter (str): ONNX exporter. Defaults to ``'dynamo'``.
         channel_multiple (int, optional): Channel padding of the model
             exported for onnxruntime (see :func:`deploy_model`).
-            Defaults to 16.
+            Defaults to None.
 
     Returns:
         dict: ``{stage: callable}`` for every stage in :data:`STAGES`.
@@ -189,7 +189,7 @@ def run_benchmark(models: Sequence[dict],
                   work_dir: str = 'work_dirs/benchmark',
                   nms_overrides: Optional[dict] = None,
                   exporter: str = 'dynamo',
-                  channel_multiple: Optional[int] = 16,
+                  channel_multiple: Optional[int] = None,
                   image: Optional[np.ndarray] = None,
                   log: Callable[[str], None] = print) -> dict:
     """Time every model on every backend, side by side.
@@ -214,7 +214,7 @@ def run_benchmark(models: Sequence[dict],
             Defaults to None.
         exporter (str): ONNX exporter. Defaults to ``'dynamo'``.
         channel_multiple (int, optional): Channel padding for onnxruntime.
-            Defaults to 16.
+            Defaults to None.
         image (np.ndarray, optional): BGR image; defaults to
             :func:`synthetic_image`. Defaults to None.
         log (callable): Progress messages. Defaults to ``print``.

@@ -21,8 +21,9 @@ def deploy_model(model: nn.Module,
     1. Every BatchNorm after a conv is folded into it
        (:func:`fold_batch_norms`); a BN that cannot be folded is an error.
     2. With ``channel_multiple``, odd hidden widths of conv chains are
-       zero-padded to a multiple of it (:func:`pad_channels`): faster
-       kernels in onnxruntime (16 for AVX-512), no gain in PyTorch.
+       zero-padded to a multiple of it (:func:`pad_channels`), for
+       kernels that want aligned widths. Measured here: neutral for
+       YOLO-MS-S in onnxruntime and in PyTorch, so off by default.
     3. With ``channels_last``, weights and activations use the NHWC memory
        layout, for which oneDNN has faster convolutions (a pre-hook on the
        backbone converts the input).
