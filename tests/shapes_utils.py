@@ -5,7 +5,7 @@ from mmyoloms.datasets import generate_shapes_dataset
 from .conftest import REPO_ROOT
 
 SHAPES_CONFIG = osp.join(REPO_ROOT, 'configs', 'shapes',
-                         'yoloms-xs_fast_1xb16-15e_shapes.py')
+                         'yoloms-xs_fast_1xb8-10e_shapes.py')
 
 
 def make_tiny_shapes(root: str, num_train: int = 8, num_val: int = 4,

@@ -22,10 +22,10 @@ def parse_args():
     parser.add_argument('--num-val', type=int, default=200)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument(
-        '--img-size', type=int, nargs=2, default=(256, 416),
+        '--img-size', type=int, nargs=2, default=(192, 320),
         metavar=('MIN', 'MAX'), help='range of image widths and heights')
     parser.add_argument(
-        '--max-objects', type=int, default=8, help='shapes per image, at most')
+        '--max-objects', type=int, default=10, help='shapes per image, at most')
     parser.add_argument(
         '--reuse', action='store_true',
         help='keep a complete dataset made with the same arguments')

@@ -36,16 +36,18 @@ SHAPES_PALETTE = [(220, 20, 60), (0, 130, 200), (60, 180, 75),
 SHAPES_METAINFO = dict(classes=SHAPES_CLASSES, palette=SHAPES_PALETTE)
 
 # Side of the shape's un-rotated square frame, in pixels, per size bucket.
-# COCO buckets are by area: small < 32**2 <= medium < 96**2 <= large.
+# COCO buckets are by visible area: small < 32**2 <= medium < 96**2 <= large
+# (a star fills about a third of its frame, an ellipse three quarters).
+# Below about 14 px the five outlines are no longer told apart.
 _SIZE_BUCKETS = {
-    'small': (10, 30),
-    'medium': (38, 90),
-    'large': (120, 240),
+    'small': (14, 32),
+    'medium': (40, 100),
+    'large': (140, 300),
 }
 _SPLITS = {'train': 0, 'val': 1}
 # Bumped whenever the drawing changes, so that an old dataset on disk is
 # not mistaken for the current one.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 3
 
 
 def _unit_polygon(name: str, rng: np.random.Generator) -> np.ndarray:
@@ -78,7 +80,7 @@ def _background(rng: np.random.Generator, height: int,
     """A cluttered, textured BGR background, uint8 (H, W, 3)."""
     # smooth colour field: a coarse random grid upsampled bicubically
     gh, gw = rng.integers(2, 6, size=2)
-    grid = rng.uniform(0, 255, size=(gh, gw, 3)).astype(np.float32)
+    grid = rng.uniform(50, 210, size=(gh, gw, 3)).astype(np.float32)
     img = cv2.resize(grid, (width, height), interpolation=cv2.INTER_CUBIC)
     # stripes at a random angle, frequency and strength
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
@@ -86,9 +88,9 @@ def _background(rng: np.random.Generator, height: int,
     period = rng.uniform(6, 40)
     stripes = np.sin((xx * np.cos(theta) + yy * np.sin(theta)) * 2 * np.pi /
                      period)
-    img += stripes[..., None] * rng.uniform(0, 30)
+    img += stripes[..., None] * rng.uniform(0, 20)
     # grain
-    img += rng.normal(0, rng.uniform(3, 14), size=img.shape)
+    img += rng.normal(0, rng.uniform(3, 10), size=img.shape)
     img = np.clip(img, 0, 255).astype(np.uint8)
 
     # clutter: thin strokes that are none of the classes
@@ -140,12 +142,16 @@ def _draw_image(rng: np.random.Generator, height: int, width: int,
     labels: List[int] = []
     buckets = list(_SIZE_BUCKETS)
     num_objects = int(rng.integers(1, max_objects + 1))
-    for _ in range(num_objects):
+    # larger shapes first, so that smaller ones land on top of them
+    drawn_buckets = sorted(
+        rng.choice(len(buckets), size=num_objects, p=size_probs),
+        reverse=True)
+    for bucket_index in drawn_buckets:
         label = int(rng.integers(len(SHAPES_CLASSES)))
-        bucket = buckets[rng.choice(len(buckets), p=size_probs)]
+        bucket = buckets[bucket_index]
         low, high = _SIZE_BUCKETS[bucket]
         # in images too small for the bucket, the largest shapes that fit
-        high = min(high, int(0.8 * min(height, width)))
+        high = min(high, int(0.9 * min(height, width)))
         low = min(low, high // 2)
         for _attempt in range(10):
             side = math.exp(rng.uniform(math.log(low), math.log(high)))
@@ -212,10 +218,10 @@ def generate_shapes_dataset(out_dir: str,
                             num_train: int = 1000,
                             num_val: int = 200,
                             seed: int = 0,
-                            img_size_range: Tuple[int, int] = (256, 416),
-                            max_objects: int = 8,
+                            img_size_range: Tuple[int, int] = (192, 320),
+                            max_objects: int = 10,
                             min_visible: float = 0.6,
-                            size_probs: Sequence[float] = (0.4, 0.35, 0.25),
+                            size_probs: Sequence[float] = (0.35, 0.35, 0.3),
                             reuse_existing: bool = False,
                             progress: bool = True) -> Dict[str, str]:
     """Write the shapes dataset in COCO format and check it with pycocotools.
@@ -232,13 +238,13 @@ def generate_shapes_dataset(out_dir: str,
         seed (int): Seed; image ``i`` of a split is drawn from
             ``numpy.random.default_rng([seed, split, i])``. Defaults to 0.
         img_size_range (tuple[int, int]): Inclusive range of image widths
-            and heights (drawn independently). Defaults to (256, 416).
+            and heights (drawn independently). Defaults to (192, 320).
         max_objects (int): At most this many shapes per image (at least
-            one is attempted). Defaults to 8.
+            one is attempted). Defaults to 10.
         min_visible (float): Every shape keeps at least this fraction of its
             pixels visible under the shapes drawn over it. Defaults to 0.6.
         size_probs (Sequence[float]): Probabilities of the small, medium and
-            large size buckets. Defaults to (0.4, 0.35, 0.25).
+            large size buckets. Defaults to (0.35, 0.35, 0.3).
         reuse_existing (bool): If ``out_dir`` already holds a complete
             dataset written by this generator version with the same
             arguments, keep it and return at once. Defaults to False.

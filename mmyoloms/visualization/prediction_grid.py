@@ -6,6 +6,29 @@ from typing import Optional, Sequence
 import numpy as np
 
 from mmdet.structures import DetDataSample
+from mmengine.structures import InstanceData
+
+
+def select_detections(data_sample: DetDataSample,
+                      score_thr: float) -> InstanceData:
+    """Predictions scoring at least ``score_thr`` with a box of positive size.
+
+    RTMDet-style heads regress unconstrained distances, so a model early in
+    training can emit inverted boxes (``x2 < x1``); they are not
+    detections (nor drawable) and are left out.
+
+    Args:
+        data_sample (DetDataSample): Holds ``pred_instances``.
+        score_thr (float): Minimum score.
+
+    Returns:
+        InstanceData: The kept predictions.
+    """
+    pred = data_sample.pred_instances
+    boxes = pred.bboxes
+    keep = ((pred.scores >= score_thr) & (boxes[:, 2] > boxes[:, 0]) &
+            (boxes[:, 3] > boxes[:, 1]))
+    return pred[keep]
 
 
 def draw_detections(image: np.ndarray,
@@ -14,6 +37,8 @@ def draw_detections(image: np.ndarray,
                     score_thr: float = 0.3,
                     draw_gt: bool = False) -> np.ndarray:
     """Draw the predicted boxes and class names of one image.
+
+    What is drawn is :func:`select_detections`' choice.
 
     Args:
         image (np.ndarray): RGB image, (H, W, 3) uint8.
@@ -31,10 +56,14 @@ def draw_detections(image: np.ndarray,
     from mmdet.visualization import DetLocalVisualizer
     visualizer = DetLocalVisualizer.get_instance('mmyoloms_detections')
     visualizer.dataset_meta = dataset_meta
+    shown = DetDataSample(metainfo=data_sample.metainfo)
+    shown.pred_instances = select_detections(data_sample, score_thr)
+    if draw_gt:
+        shown.gt_instances = data_sample.gt_instances
     visualizer.add_datasample(
         'detections',
         image,
-        data_sample,
+        shown,
         draw_gt=draw_gt,
         draw_pred=True,
         show=False,

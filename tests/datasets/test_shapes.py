@@ -58,7 +58,7 @@ def test_loads_with_pycocotools_and_matches_images(default_sized):
     for img in coco.loadImgs(coco.getImgIds()):
         pixels = cv2.imread(osp.join(root, 'train', img['file_name']))
         assert pixels.shape == (img['height'], img['width'], 3)
-        assert 256 <= img['width'] <= 416 and 256 <= img['height'] <= 416
+        assert 192 <= img['width'] <= 320 and 192 <= img['height'] <= 320
         sizes.add((img['width'], img['height']))
         for ann in coco.loadAnns(coco.getAnnIds(imgIds=[img['id']])):
             x, y, w, h = ann['bbox']

@@ -8,7 +8,8 @@ from mmdet.structures import DetDataSample
 from mmengine.structures import InstanceData
 
 from mmyoloms.visualization import (plot_training_curves, read_scalars,
-                                    save_prediction_grid, tile_images)
+                                    save_prediction_grid, select_detections,
+                                    tile_images)
 
 META = dict(classes=('ellipse', 'triangle'),
             palette=[(220, 20, 60), (0, 130, 200)])
@@ -73,6 +74,17 @@ def _sample(boxes, scores, labels):
     return sample
 
 
+def test_select_detections_drops_low_scores_and_inverted_boxes():
+    sample = _sample(
+        [[10, 10, 50, 40], [10, 10, 50, 40], [50, 10, 10, 40],
+         [10, 40, 50, 10], [10, 10, 10, 40]],
+        [0.9, 0.1, 0.9, 0.9, 0.9], [0, 1, 0, 1, 0])
+    kept = select_detections(sample, score_thr=0.3)
+    assert kept.bboxes.tolist() == [[10, 10, 50, 40]]
+    assert kept.labels.tolist() == [0]
+    assert len(select_detections(sample, score_thr=0.0)) == 2
+
+
 def test_tile_images_layout():
     images = [np.full((100, 50, 3), v, np.uint8) for v in (10, 20, 30)]
     grid = tile_images(images, ncols=2, tile_size=64)
@@ -91,7 +103,8 @@ def test_save_prediction_grid_draws_boxes(tmp_path):
     samples = [
         _sample([[20, 20, 100, 90]], [0.9], [0]),
         _sample([[10, 10, 50, 50], [60, 60, 150, 110]], [0.8, 0.1], [1, 0]),
-        _sample(np.zeros((0, 4)), [], []),
+        # an inverted box (untrained head): not drawn, no crash
+        _sample([[80, 20, 40, 60]], [0.9], [0]),
     ]
     out = str(tmp_path / 'grid.png')
     grid = save_prediction_grid(images, samples, META, out, score_thr=0.3,

@@ -1,0 +1,81 @@
+"""The shapes (CPU demo) configs: they load, build their model, and differ
+from their COCO parents and from each other only where they should."""
+import os.path as osp
+
+import mmyolo
+import pytest
+from mmengine.config import Config
+
+from mmyolo.registry import MODELS
+from ..conftest import REPO_ROOT
+
+SHAPES = osp.join(REPO_ROOT, 'configs', 'shapes')
+XS = osp.join(SHAPES, 'yoloms-xs_fast_1xb8-10e_shapes.py')
+S = osp.join(SHAPES, 'yoloms-s_fast_1xb8-10e_shapes.py')
+RTMDET = osp.join(SHAPES, 'rtmdet-tiny_fast_1xb8-10e_shapes.py')
+COCO = {
+    XS: osp.join(REPO_ROOT, 'configs', 'yoloms',
+                 'yoloms-xs_syncbn_fast_8xb8-300e_coco.py'),
+    S: osp.join(REPO_ROOT, 'configs', 'yoloms',
+                'yoloms-s_syncbn_fast_8xb8-300e_coco.py'),
+    RTMDET: osp.join(osp.dirname(mmyolo.__file__), '.mim', 'configs',
+                     'rtmdet', 'rtmdet_tiny_syncbn_fast_8xb32-300e_coco.py'),
+}
+# what the data / schedule / runtime of every shapes config must share
+SHARED_KEYS = ('train_dataloader', 'val_dataloader', 'test_dataloader',
+               'val_evaluator', 'test_evaluator', 'param_scheduler',
+               'train_cfg', 'val_cfg', 'test_cfg', 'default_hooks',
+               'custom_hooks', 'env_cfg', 'model_wrapper_cfg', 'img_scale')
+
+
+def _shapes(state_dict, skip=()):
+    return {k: tuple(v.shape) for k, v in state_dict.items()
+            if not any(s in k for s in skip)}
+
+
+@pytest.mark.parametrize('path', [XS, S, RTMDET])
+def test_shapes_config_builds_cpu_model(path):
+    cfg = Config.fromfile(path)
+    assert cfg.custom_imports.imports == ['mmyoloms']
+    model = MODELS.build(cfg.model)
+    assert model.bbox_head.num_classes == 5
+    assert cfg.train_dataloader.dataset.type == 'CheckedYOLOv5CocoDataset'
+    assert cfg.train_dataloader.num_workers <= 2
+    assert cfg.train_dataloader.pin_memory is False
+    assert cfg.val_dataloader.pin_memory is False
+    # no `_scope_` key reaches the collate function
+    assert dict(cfg.train_dataloader.collate_fn) == dict(
+        type='yolov5_collate')
+    assert cfg.model.use_syncbn is False
+    assert cfg.model_wrapper_cfg.device_ids is None
+    assert cfg.optim_wrapper.optimizer.lr == 0.004
+    # the config survives a dump/reload round trip
+    assert Config.fromstring(cfg.pretty_text, '.py').model == cfg.model
+
+
+@pytest.mark.parametrize('path', [XS, S, RTMDET])
+def test_model_is_the_coco_model_with_five_classes(path):
+    shapes = MODELS.build(Config.fromfile(path).model)
+    coco_cfg = Config.fromfile(COCO[path])
+    coco_cfg.model.backbone.init_cfg = None
+    coco = MODELS.build(coco_cfg.model)
+    # the per-class layers are the only ones that differ
+    skip = ('rtm_cls', )
+    assert _shapes(shapes.state_dict(), skip) == _shapes(
+        coco.state_dict(), skip)
+    cls_shapes = [
+        v.shape[0] for k, v in shapes.state_dict().items() if 'rtm_cls' in k
+    ]
+    assert cls_shapes and set(cls_shapes) == {5}
+
+
+def test_peer_configs_share_data_and_schedule():
+    xs = Config.fromfile(XS)
+    for other in (S, RTMDET):
+        cfg = Config.fromfile(other)
+        for key in SHARED_KEYS:
+            assert cfg[key] == xs[key], (other, key)
+        assert cfg.optim_wrapper.optimizer == xs.optim_wrapper.optimizer
+    rtmdet = Config.fromfile(RTMDET)
+    assert rtmdet.model.backbone.type == 'CSPNeXt'
+    assert rtmdet.model.backbone.init_cfg is None  # offline: no download
