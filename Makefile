@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup test demo clean
+.PHONY: setup test demo sweep-demo clean
 
 # Creates .venv and installs the pinned stack (idempotent; the mmcv wheel is
 # built once and cached under ~/.cache/mmyoloms/wheels).
@@ -19,10 +19,26 @@ test: setup
 # The offline demo: writes the shapes dataset to DATA_ROOT if absent, trains
 # YOLO-MS-XS on CPU, prints COCO AP and leaves the best checkpoint, a grid of
 # val predictions and the loss/AP curves in WORK_DIR.
-WORK_DIR ?= work_dirs/demo
 DATA_ROOT ?= data/shapes
+demo: WORK_DIR ?= work_dirs/demo
 demo: setup
 	$(PY) tools/run_demo.py --work-dir $(WORK_DIR) --data-root $(DATA_ROOT)
+
+# The ablation sweep on the shapes dataset (configs/sweeps/shapes_demo.py):
+# YOLO-MS-XS with kernels 3-3-3-3 / 3-5-7-9 / 9-9-9-9, Res2Block, MSFM, SMSL,
+# and RTMDet-tiny, each trained SWEEP_EPOCHS epochs; SWEEP_SMOKE=1 trains each
+# for two iterations on a 16-image subset, to check the plumbing.
+SWEEP_EPOCHS ?= 3
+SWEEP_SCHEDULE = train_cfg.max_epochs=$(1) train_cfg.val_interval=$(1) \
+	param_scheduler.1.end=$(1) param_scheduler.1.T_max=$(1)
+SWEEP_SMOKE_OPTIONS = $(call SWEEP_SCHEDULE,1) \
+	train_dataloader.dataset.indices=16 val_dataloader.dataset.indices=8 \
+	test_dataloader.dataset.indices=8
+sweep-demo: WORK_DIR ?= work_dirs/sweep_demo
+sweep-demo: setup
+	$(PY) tools/generate_shapes.py $(DATA_ROOT) --reuse
+	$(PY) tools/sweep.py configs/sweeps/shapes_demo.py --out $(WORK_DIR) \
+	    $(if $(SWEEP_SMOKE),--latency-repeat 2 --cfg-options $(SWEEP_SMOKE_OPTIONS),--cfg-options $(call SWEEP_SCHEDULE,$(SWEEP_EPOCHS)))
 
 clean:
 	rm -rf work_dirs .pytest_cache

@@ -2,8 +2,8 @@
 # RTMDet-tiny as the peer. A sweep file for tools/sweep.py: `base` is the
 # config every run starts from, `runs` the named overrides (MMEngine syntax).
 # `_base_` only makes the base's values referable below (`_base_.model...`).
-_base_ = '../shapes/yoloms-xs_fast_1xb16-15e_shapes.py'
-base = '../shapes/yoloms-xs_fast_1xb16-15e_shapes.py'
+_base_ = '../shapes/yoloms-xs_fast_1xb8-10e_shapes.py'
+base = '../shapes/yoloms-xs_fast_1xb8-10e_shapes.py'
 
 
 def _kernels(k):
@@ -38,5 +38,5 @@ runs = [
              dict(type='SMSL', in_channels=96, num_levels=3, reduction=8),
          ]))),
     dict(name='rtmdet-tiny',
-         config='../shapes/rtmdet-tiny_fast_1xb16-15e_shapes.py'),
+         config='../shapes/rtmdet-tiny_fast_1xb8-10e_shapes.py'),
 ]
