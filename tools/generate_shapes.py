@@ -25,7 +25,8 @@ def parse_args():
         '--img-size', type=int, nargs=2, default=(192, 320),
         metavar=('MIN', 'MAX'), help='range of image widths and heights')
     parser.add_argument(
-        '--max-objects', type=int, default=10, help='shapes per image, at most')
+        '--max-objects', type=int, default=10,
+        help='shapes per image, at most')
     parser.add_argument(
         '--reuse', action='store_true',
         help='keep a complete dataset made with the same arguments')

@@ -1,6 +1,6 @@
 """The offline demo behind ``make demo``: data, training, COCO AP, pictures.
 
-    python tools/run_demo.py [--work-dir work_dirs/demo] [--data-root data/shapes]
+    python tools/run_demo.py [--work-dir DIR] [--data-root data/shapes]
 
 1. writes the shapes dataset to ``--data-root`` unless a complete one made
    with the same arguments is there;
@@ -18,7 +18,6 @@ import argparse
 import copy
 import glob
 import json
-import os
 import os.path as osp
 import time
 
@@ -119,7 +118,6 @@ def main():
     cfg.load_from = None
     runner = Runner.from_cfg(copy.deepcopy(cfg))
     runner.train()
-    train_log_dir = runner.log_dir
     train_seconds = time.perf_counter() - start - data_seconds
     del runner
 
@@ -133,8 +131,10 @@ def main():
     draw_val_predictions(cfg, best, grid_file, args.grid_images,
                          args.score_thr)
     curves_file = osp.join(args.work_dir, 'curves.png')
+    # every start of the training run (it may have been resumed)
     plot_training_curves(
-        osp.join(train_log_dir, 'vis_data', 'scalars.json'), curves_file)
+        sorted(glob.glob(osp.join(args.work_dir, '*', 'vis_data',
+                                  'scalars.json'))), curves_file)
 
     wall = time.perf_counter() - start
     results = dict(

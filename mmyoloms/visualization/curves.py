@@ -2,7 +2,7 @@
 import json
 import os
 import os.path as osp
-from typing import Dict, List, Tuple
+from typing import Dict, List, Sequence, Tuple, Union
 
 # COCO figures written by mmdet's CocoMetric, and how they are labelled.
 AP_KEYS = (('coco/bbox_mAP', 'AP'), ('coco/bbox_mAP_50', 'AP50'),
@@ -50,7 +50,42 @@ def read_scalars(scalars_file: str) -> Tuple[List[dict], List[dict]]:
     return train, val
 
 
-def plot_training_curves(scalars_file: str, out_file: str) -> Dict[str, int]:
+def merge_runs(scalars_files: Sequence[str]) -> Tuple[List[dict], List[dict]]:
+    """Join the records of a run that was interrupted and resumed.
+
+    Each start of a run writes its own ``scalars.json``; a resumed run
+    repeats the steps after its checkpoint. Records are keyed by ``step``
+    (iteration for training, epoch for validation); a later file wins.
+
+    Args:
+        scalars_files (Sequence[str]): ``scalars.json`` files in run order.
+
+    Returns:
+        tuple[list[dict], list[dict]]: Training and validation records,
+        sorted by step.
+
+    Raises:
+        ValueError: No file holds a training record.
+    """
+    train: Dict[int, dict] = {}
+    val: Dict[int, dict] = {}
+    for path in scalars_files:
+        try:
+            run_train, run_val = read_scalars(path)
+        except ValueError as e:
+            if 'no training loss record' not in str(e):
+                raise
+            continue  # e.g. restarted after the last epoch: nothing new
+        train.update((r['step'], r) for r in run_train)
+        val.update((r['step'], r) for r in run_val)
+    if not train:
+        raise ValueError(f'none of {list(scalars_files)} holds a training '
+                         'loss record')
+    return ([train[k] for k in sorted(train)], [val[k] for k in sorted(val)])
+
+
+def plot_training_curves(scalars_files: Union[str, Sequence[str]],
+                         out_file: str) -> Dict[str, int]:
     """Draw the training losses and the validation APs into one PNG.
 
     Left panel: ``loss``, ``loss_cls``, ``loss_bbox`` against the
@@ -58,7 +93,9 @@ def plot_training_curves(scalars_file: str, out_file: str) -> Dict[str, int]:
     (left empty, with a note, when the run was never validated).
 
     Args:
-        scalars_file (str): MMEngine's ``vis_data/scalars.json`` of the run.
+        scalars_files (str or Sequence[str]): MMEngine's
+            ``vis_data/scalars.json`` of the run, or of each of its starts
+            in order when it was resumed (see :func:`merge_runs`).
         out_file (str): Output PNG path (directories are created).
 
     Returns:
@@ -68,12 +105,14 @@ def plot_training_curves(scalars_file: str, out_file: str) -> Dict[str, int]:
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
-    train, val = read_scalars(scalars_file)
+    if isinstance(scalars_files, str):
+        scalars_files = [scalars_files]
+    train, val = merge_runs(scalars_files)
     fig, (ax_loss, ax_ap) = plt.subplots(1, 2, figsize=(12, 4.5))
-    steps = [r['step'] for r in train]
     for key in LOSS_KEYS:
-        if key in train[0]:
-            ax_loss.plot(steps, [r[key] for r in train], label=key)
+        points = [(r['step'], r[key]) for r in train if key in r]
+        if points:
+            ax_loss.plot(*zip(*points), label=key)
     ax_loss.set_xlabel('iteration')
     ax_loss.set_ylabel('training loss')
     ax_loss.set_title('training loss')
@@ -81,11 +120,10 @@ def plot_training_curves(scalars_file: str, out_file: str) -> Dict[str, int]:
     ax_loss.legend()
 
     if val:
-        epochs = [r['step'] for r in val]
         for key, label in AP_KEYS:
-            values = [r.get(key) for r in val]
-            if all(v is not None for v in values):
-                ax_ap.plot(epochs, values, marker='o', label=label)
+            points = [(r['step'], r[key]) for r in val if key in r]
+            if points:
+                ax_ap.plot(*zip(*points), marker='o', label=label)
         ax_ap.legend()
     else:
         ax_ap.text(0.5, 0.5, 'no validation yet', ha='center',

@@ -7,9 +7,9 @@ import torch
 from mmdet.structures import DetDataSample
 from mmengine.structures import InstanceData
 
-from mmyoloms.visualization import (plot_training_curves, read_scalars,
-                                    save_prediction_grid, select_detections,
-                                    tile_images)
+from mmyoloms.visualization import (merge_runs, plot_training_curves,
+                                    read_scalars, save_prediction_grid,
+                                    select_detections, tile_images)
 
 META = dict(classes=('ellipse', 'triangle'),
             palette=[(220, 20, 60), (0, 130, 200)])
@@ -51,6 +51,26 @@ def test_read_scalars_bad_input(tmp_path):
     path.write_text('{"lr": 1.0, "step": 1}\n')
     with pytest.raises(ValueError, match='no training loss'):
         read_scalars(str(path))
+
+
+def test_merge_runs_of_a_resumed_run(tmp_path):
+    first, second, empty = (str(tmp_path / n) for n in ('a', 'b', 'c'))
+    _write_scalars(first)  # steps 1..20, val at epochs 1, 2
+    with open(second, 'w') as f:  # resumed at step 15, one more epoch
+        for step in range(15, 31):
+            f.write(json.dumps(dict(loss=9.0, step=step)) + '\n')
+        f.write(json.dumps({'coco/bbox_mAP': 0.5, 'step': 3}) + '\n')
+    with open(empty, 'w') as f:  # restarted after the end: validation only
+        f.write(json.dumps({'coco/bbox_mAP': 0.5, 'step': 3}) + '\n')
+    train, val = merge_runs([first, second, empty])
+    assert [r['step'] for r in train] == list(range(1, 31))
+    assert [r['loss'] for r in train[13:15]] == [2.0 / 14, 9.0]
+    assert [r['step'] for r in val] == [1, 2, 3]
+    with pytest.raises(ValueError, match='holds a training loss record'):
+        merge_runs([empty])
+    counts = plot_training_curves([first, second, empty],
+                                  str(tmp_path / 'c.png'))
+    assert counts == dict(train=30, val=3)
 
 
 @pytest.mark.parametrize('with_val', [True, False])
