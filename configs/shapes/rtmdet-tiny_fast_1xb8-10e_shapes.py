@@ -168,7 +168,8 @@ train_cfg = dict(
     val_interval=val_interval,
     dynamic_intervals=None)
 
-env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))
+# dist_cfg stays nccl: mmyoloms.compat switches to gloo where CUDA is absent
+env_cfg = dict(cudnn_benchmark=False)
 
 # DDP wraps the model on its own device (one GPU per process, or the CPU
 # with gloo); mmengine's default passes device_ids=[LOCAL_RANK], which

@@ -126,6 +126,16 @@ def test_annotation_lacks_key(root, key):
         _build(root)
 
 
+def test_repeated_ids(root):
+    _edit(root, lambda d: d['annotations'][1].update(
+        id=d['annotations'][0]['id']))
+    with pytest.raises(ValueError, match='annotation id 1 is repeated'):
+        _build(root)
+    _edit(root, lambda d: d['images'][1].update(id=d['images'][0]['id']))
+    with pytest.raises(ValueError, match='image id 1 is repeated'):
+        _build(root)
+
+
 def test_image_entry_lacks_key(root):
     _edit(root, lambda d: d['images'][2].pop('file_name'))
     with pytest.raises(ValueError, match=r"image entry #2 \(id=3\) lacks "
