@@ -5,4 +5,5 @@ _base_ = '../yoloms-xs_syncbn_fast_8xb8-300e_coco.py'
 
 block_cfg = dict(type='Res2Block', kernel_sizes=[1, 3, 3], mid_expand_ratio=1)
 
-model = dict(backbone=dict(block_cfg=block_cfg), neck=dict(block_cfg=block_cfg))
+model = dict(
+    backbone=dict(block_cfg=block_cfg), neck=dict(block_cfg=block_cfg))

@@ -21,8 +21,9 @@ class PSConv2d(nn.Conv2d):
     Eq. (3) of the paper, with ``W`` the weight of shape
     ``(C_out, C_in / groups, kh, kw)``::
 
-        H[c, x, y] = sum_k sum_ij W[c, k, i, j] F[k, x + i D[c, k], y + j D[c, k]]
-        D[c, k]    = dilations[(c + k) % t] * dilation,   t = len(dilations)
+        H[c, x, y] = sum_{k, i, j} W[c, k, i, j]
+                                   * F[k, x + i D[c, k], y + j D[c, k]]
+        D[c, k] = dilations[(c + k) % t] * dilation,   t = len(dilations)
 
     ``c`` is the output channel and ``k`` the input channel inside ``c``'s
     group, so one rule covers dense, grouped (the cyclic pattern shifted by
@@ -180,8 +181,8 @@ class PSConv2d(nn.Conv2d):
         rate's groups are contiguous runs of one common channel order (as for
         dense and grouped convs with channel counts divisible by ``t``),
         else once per rate. The outputs are put back in channel order by an
-        index select of the first rate's output and index adds of the
-        others (a concatenation for depthwise convs, where every output
+        index select of the sum of the rates' outputs, accumulated in the
+        first rate's channel order (a concatenation for depthwise convs, where every output
         comes from exactly one rate).
 
         Index tensors are non-persistent buffers: they follow
@@ -216,8 +217,9 @@ class PSConv2d(nn.Conv2d):
                     if ks and outs:
                         by_inputs.setdefault(ks, []).extend(outs)
                 for ks, outs in by_inputs.items():
-                    groups.append(
-                        (sorted(outs), [g * in_per_group + k for k in ks]))
+                    # class-major order: whole classes move as blocks
+                    outs = sorted(outs, key=lambda c: (c % t, c))
+                    groups.append((outs, [g * in_per_group + k for k in ks]))
             plans.append((rate, groups))
 
         shared = self._shared_input_order([groups for _, groups in plans])
@@ -274,10 +276,18 @@ class PSConv2d(nn.Conv2d):
         full = torch.arange(self.out_channels)
         is_perm = [torch.equal(o.sort().values, full) for o in out_indices]
         if all(is_perm):
-            self._assemble = 'index_add'
+            # accumulate in the first rate's channel order, then one index
+            # select back to channel order; where another rate's order is a
+            # few contiguous runs of it (class blocks), add slices, else
+            # index_add
+            self._assemble = 'accumulate'
             self.register_buffer(
                 '_ps_first_inverse', out_indices[0].argsort(),
                 persistent=False)
+            position = out_indices[0].argsort()
+            for i, out_index in enumerate(out_indices[1:], 1):
+                runs = self._runs(position[out_index].tolist())
+                steps[i]['runs'] = runs if len(runs) <= 4 * t else None
         elif torch.equal(torch.cat(out_indices).sort().values, full):
             self._assemble = 'concat'
             self.register_buffer(
@@ -287,6 +297,18 @@ class PSConv2d(nn.Conv2d):
         else:
             self._assemble = 'scatter'
         return steps
+
+    @staticmethod
+    def _runs(targets: List[int]) -> List[Tuple[int, int, int]]:
+        """``(source, target, length)`` runs where consecutive entries of
+        ``targets`` are consecutive positions."""
+        runs = []
+        for src, dst in enumerate(targets):
+            if runs and runs[-1][1] + runs[-1][2] == dst:
+                runs[-1][2] += 1
+            else:
+                runs.append([src, dst, 1])
+        return [tuple(r) for r in runs]
 
     @staticmethod
     def _shared_input_order(plans: List[list]) -> Optional[List[int]]:
@@ -353,18 +375,27 @@ class PSConv2d(nn.Conv2d):
                 1, getattr(self, f'{name}_in_index'))
             step_bias = None
             if (bias is not None and i == 0
-                    and self._assemble == 'index_add'):
+                    and self._assemble == 'accumulate'):
                 # the first rate's output becomes the result: its conv
                 # adds the bias, in that rate's channel order
                 step_bias = bias.index_select(0, self._ps_rate0_out_index)
             outs.append(
                 self._rate_conv(x, w, step['rate'], step['groups'],
                                 step_bias))
-        if self._assemble == 'index_add':
-            out = outs[0].index_select(1, self._ps_first_inverse)
+        if self._assemble == 'accumulate':
+            # the first conv's output is not needed by autograd: accumulate
+            # in place
+            acc = outs[0]
             for i, y in enumerate(outs[1:], 1):
-                out.index_add_(1, getattr(self, f'_ps_rate{i}_out_index'), y)
-            return out
+                runs = self._steps[i]['runs']
+                if runs is None:
+                    position = self._ps_first_inverse.index_select(
+                        0, getattr(self, f'_ps_rate{i}_out_index'))
+                    acc.index_add_(1, position, y)
+                    continue
+                for src, dst, length in runs:
+                    acc[:, dst:dst + length].add_(y[:, src:src + length])
+            return acc.index_select(1, self._ps_first_inverse)
         if self._assemble == 'concat':
             out = torch.cat(outs, dim=1).index_select(
                 1, self._ps_concat_inverse)

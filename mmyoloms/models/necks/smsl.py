@@ -58,7 +58,7 @@ class SMSL(BaseModule):
     .. code:: text
 
         P_1..P_L --gather to the middle level's size--> cat (L*C)
-          --> channel rescaling: x * sigmoid(FC(ReLU(FC(GAP(x)))))  (L*C -> L*C/r -> L*C)
+          --> channel rescaling x * sigmoid(FC(ReLU(FC(GAP(x))))), r = 8
           --> split into Q_1..Q_L, g = GAP(sum_i Q_i)
           --> local  F^l = sum_i softmax_i(SC_l(g)) * Q_i     for every level l
           --> global G   = NonLocal(sum_i softmax_i(SC_g(g)) * Q_i)

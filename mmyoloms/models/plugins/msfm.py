@@ -23,18 +23,19 @@ class MSFM(BaseModule):
 
     .. code:: text
 
-        x --S: 1x1 conv (C -> C/ratio)--+--resize(s_1)--[3x3 conv-GN-ReLU]xN--resize back--+
-        |                               +--resize(s_2)--[3x3 conv-GN-ReLU]xN--resize back--+-- C: add | cat
-        |                               +-- ...                                            |
-        +-------------------------- (+) <---------- U: 1x1 conv (-> C) <-------------------+
+        x -S-+-R(s_1)-[3x3 conv, GN, ReLU] x N-R^-1-+
+        |    +-R(s_2)-[3x3 conv, GN, ReLU] x N-R^-1-+-C (add | cat)-U-+
+        |    +- ...                                 |                 |
+        +-------------------------------------- (+) <-----------------+
 
-    ``S`` squeezes the channels by ``ratio``; branch ``i`` resizes the
-    squeezed map by ``scales[i]`` (bilinear), runs ``conv_num`` x
-    {3x3 conv (padding 1, same channels), GroupNorm(``norm_group``),
-    ReLU} and resizes back (bilinear) to the exact input size, so any
-    input size works; ``C`` adds the branches (``'add'``) or concatenates
-    them (``'cat'``, ``U`` then reads ``n * C / ratio`` channels); ``U``
-    restores the input channels and the result is added to ``x``.
+    ``S`` (1x1 conv) squeezes the channels by ``ratio``; branch ``i``
+    resizes the squeezed map by ``scales[i]`` (``R``, bilinear), runs
+    ``N = conv_num`` x {3x3 conv (padding 1, same channels),
+    GroupNorm(``norm_group``), ReLU} and resizes back (``R^-1``, bilinear)
+    to the exact input size, so any input size works; ``C`` adds the
+    branches (``'add'``) or concatenates them (``'cat'``, ``U`` then reads
+    ``n * C / ratio`` channels); ``U`` (1x1 conv) restores the input
+    channels and the result is added to ``x``.
 
     Choices where the paper leaves details open (the parameter budgets of
     its tables are reproduced with them; see the tests):
