@@ -17,7 +17,9 @@ training also emits inverted boxes, which are left out). A folder is
 searched (not recursively) for image files.
 
 Backends: ``pytorch`` runs the checkpoint with mmdet's
-``init_detector`` / ``inference_detector``. A backend is a class built from
+``init_detector`` / ``inference_detector``; ``onnxruntime`` runs the ``.onnx``
+file of ``tools/export_onnx.py`` (given as CHECKPOINT) through
+``mmyoloms.deploy.ORTDetector``. A backend is a class built from
 ``(config, checkpoint, device)`` with a ``dataset_meta`` dict and a
 ``__call__(image_bgr) -> DetDataSample`` whose ``pred_instances`` are in
 the image's pixels; a new one is added to ``BACKENDS``.
@@ -59,18 +61,30 @@ class PytorchBackend:
 
 
 class OnnxruntimeBackend:
-    """Placeholder for the onnxruntime backend of ``mmyoloms.deploy``.
+    """Run an ONNX file from ``tools/export_onnx.py`` with onnxruntime.
 
-    Raises:
-        NotImplementedError: Always, until ``mmyoloms.deploy`` provides the
-            runtime wrapper.
+    Args:
+        config (str): The config the model was exported from (test
+            pipeline, data preprocessor, class names).
+        checkpoint (str): The ``.onnx`` file.
+        device (str): Only ``'cpu'``. Defaults to 'cpu'.
     """
 
     def __init__(self, config: str, checkpoint: str,
                  device: str = 'cpu') -> None:
-        raise NotImplementedError(
-            'the onnxruntime backend of tools/demo.py is not available yet: '
-            'it will wrap the runtime of mmyoloms.deploy')
+        if device != 'cpu':
+            raise ValueError(
+                f'the onnxruntime backend runs on cpu, got --device {device}')
+        if not checkpoint.endswith('.onnx'):
+            raise ValueError(
+                f'--backend onnxruntime needs the .onnx file written by '
+                f'tools/export_onnx.py as CHECKPOINT, got {checkpoint}')
+        from mmyoloms.deploy import ORTDetector
+        self.detector = ORTDetector(checkpoint, config)
+        self.dataset_meta = self.detector.dataset_meta
+
+    def __call__(self, image: np.ndarray) -> DetDataSample:
+        return self.detector([image])[0]
 
 
 BACKENDS = dict(pytorch=PytorchBackend, onnxruntime=OnnxruntimeBackend)

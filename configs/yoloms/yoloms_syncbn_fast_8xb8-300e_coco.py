@@ -57,4 +57,8 @@ model = dict(
             _delete_=True, type='mmdet.DIoULoss',
             loss_weight=loss_bbox_weight)))
 
-train_dataloader = dict(batch_size=train_batch_size_per_gpu)
+train_dataloader = dict(
+    batch_size=train_batch_size_per_gpu,
+    # restated: loaded from an mmyolo:: base, the collate_fn dict carries a
+    # `_scope_` key that the runner would pass on to yolov5_collate
+    collate_fn=dict(_delete_=True, type='yolov5_collate'))

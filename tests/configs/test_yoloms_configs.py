@@ -1,10 +1,12 @@
 import glob
+import inspect
 import json
 import os.path as osp
 
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.registry import FUNCTIONS
 
 from mmyolo.registry import MODELS
 from ..conftest import MANIFEST, REPO_ROOT
@@ -39,6 +41,11 @@ def test_detector_config(name):
     assert type(model.neck).__name__ == 'YOLOMSPAFPN'
     assert type(model.bbox_head).__name__ == 'RTMDetHead'
     assert cfg.train_dataloader.batch_size == 8
+    # the runner calls the collate function with the config's other keys
+    collate_cfg = dict(cfg.train_dataloader.collate_fn)
+    collate_fn = FUNCTIONS.get(collate_cfg.pop('type'))
+    assert set(collate_cfg) <= set(
+        inspect.signature(collate_fn).parameters), collate_cfg
     assert cfg.model.bbox_head.loss_bbox.type == 'mmdet.DIoULoss'
     assert cfg.model.bbox_head.loss_bbox.loss_weight == 2.0
     assert cfg.model.bbox_head.head_module.act_cfg.type == 'LeakyReLU'

@@ -15,6 +15,7 @@ from mmengine.config import Config
 from mmyolo.registry import MODELS
 from mmyoloms.datasets import SHAPES_METAINFO
 from ..conftest import REPO_ROOT
+from ..deploy.helpers import detector_with_detections, match_detections
 from ..shapes_utils import SHAPES_CONFIG, make_tiny_shapes
 
 
@@ -109,3 +110,56 @@ def test_demo_bad_inputs(checkpoint, tmp_path, bad, message):
         env=dict(os.environ, PYTHONWARNINGS='ignore'))
     assert proc.returncode != 0
     assert message in proc.stderr
+
+
+def test_demo_onnxruntime_backend_matches_pytorch(images, tmp_path):
+    """tools/export_onnx.py then tools/demo.py --backend onnxruntime draws
+    the same detections as the PyTorch backend."""
+    image = osp.join(images, '000000.jpg')
+    # distinct scores and valid boxes (a fresh head scores every prior alike)
+    model, _ = detector_with_detections(SHAPES_CONFIG, cv2.imread(image),
+                                        (256, 256))
+    checkpoint = str(tmp_path / 'model.pth')
+    torch.save(
+        dict(state_dict=model.state_dict(),
+             meta=dict(dataset_meta=dict(
+                 classes=list(SHAPES_METAINFO['classes']),
+                 palette=SHAPES_METAINFO['palette']))), checkpoint)
+    onnx_file = str(tmp_path / 'model.onnx')
+    export = subprocess.run(
+        [sys.executable, 'tools/export_onnx.py', SHAPES_CONFIG, checkpoint,
+         '--out', onnx_file, '--shape', '256', '256'],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
+        env=dict(os.environ, PYTHONWARNINGS='ignore'))
+    assert export.returncode == 0, export.stderr[-3000:]
+    outs = {}
+    for backend, ckpt in (('pytorch', checkpoint), ('onnxruntime',
+                                                    onnx_file)):
+        out = str(tmp_path / backend)
+        proc = _demo(SHAPES_CONFIG, ckpt, image, '--out-dir', out,
+                     '--score-thr', '0.1', '--backend', backend)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        with open(osp.join(out, 'detections.json')) as f:
+            outs[backend] = json.load(f)[0]['detections']
+        assert osp.isfile(osp.join(out, '000000.jpg'))
+    ref, ort = (as_instances(outs[b]) for b in ('pytorch', 'onnxruntime'))
+    assert len(ref.scores) > 0 and len(ort.scores) == len(ref.scores)
+    # one-to-one: same label, boxes within 1 px, scores within 1e-3 (the
+    # order of near-equal scores may differ between the backends)
+    assert match_detections(ort, ref) == len(ref.scores)
+
+
+def as_instances(detections):
+    from mmengine.structures import InstanceData
+    return InstanceData(
+        bboxes=torch.tensor([d['bbox'] for d in detections]),
+        scores=torch.tensor([d['score'] for d in detections]),
+        labels=torch.tensor([d['label'] for d in detections]))
+
+
+def test_demo_onnxruntime_backend_needs_onnx_file(checkpoint, images,
+                                                  tmp_path):
+    proc = _demo(SHAPES_CONFIG, checkpoint, images, '--out-dir',
+                 str(tmp_path / 'out'), '--backend', 'onnxruntime')
+    assert proc.returncode != 0
+    assert 'needs the .onnx file' in proc.stderr
