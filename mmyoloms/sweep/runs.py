@@ -53,7 +53,7 @@ def load_sweep_file(path: str) -> List[SweepRun]:
     file instead of ``base``, e.g. a peer detector) and optional ``cfg``
     (overrides, in MMEngine config syntax)::
 
-        base = '../shapes/yoloms-xs_fast_1xb16-15e_shapes.py'
+        base = '../shapes/yoloms-xs_fast_1xb8-10e_shapes.py'
         runs = [
             dict(name='k3579'),
             dict(name='k3333', cfg=dict(model=dict(backbone=dict(...)))),
