@@ -1,10 +1,11 @@
 """Time PSConv2d against nn.Conv2d and the masked formulation of eq. (3).
 
 All variants run side by side in one process on the same input, on CPU,
-with a fixed thread count, warm-up runs, and the median of several timed
-repetitions (interleaved, so that drifts of a shared machine hit every
-variant alike); the minimum is printed beside the median, as the
-machine is shared. The masked formulation is the direct reading of eq. (3):
+with a fixed thread count. Timing runs in rounds: in each round every
+variant runs its warm-up calls and then a block of timed calls, so that a
+variant is timed in its own steady state (allocator included) while drifts
+of a shared machine still hit every variant alike; the median and the
+minimum over all timed calls are printed. The masked formulation is the direct reading of eq. (3):
 ``sum_r conv2d(x, W * [D == r], dilation=r)``, one dense conv per rate.
 
 Example (the figures in README)::
@@ -30,8 +31,11 @@ def parse_args():
     parser.add_argument('--kernel', type=int, default=3)
     parser.add_argument('--groups', type=int, default=1)
     parser.add_argument('--threads', type=int, default=2)
-    parser.add_argument('--warmup', type=int, default=5)
-    parser.add_argument('--repeats', type=int, default=30)
+    parser.add_argument('--rounds', type=int, default=3)
+    parser.add_argument(
+        '--warmup', type=int, default=3, help='warm-up calls per block')
+    parser.add_argument(
+        '--repeats', type=int, default=10, help='timed calls per block')
     parser.add_argument(
         '--backward',
         action='store_true',
@@ -82,21 +86,22 @@ def main():
             with torch.no_grad():
                 fn(x)
 
-    for fn in variants.values():
-        for _ in range(args.warmup):
-            run(fn)
     times = {name: [] for name in variants}
-    for _ in range(args.repeats):
+    for _ in range(args.rounds):
         for name, fn in variants.items():
-            start = time.perf_counter()
-            run(fn)
-            times[name].append(time.perf_counter() - start)
+            for _ in range(args.warmup):
+                run(fn)
+            for _ in range(args.repeats):
+                start = time.perf_counter()
+                run(fn)
+                times[name].append(time.perf_counter() - start)
 
     base = statistics.median(times['nn.Conv2d'])
     mode = 'forward + backward' if args.backward else 'forward (no grad)'
     print(f'input {tuple(x.shape)}, {c}->{c} {k}x{k} groups {args.groups}, '
           f'{mode}, {args.threads} threads, torch {torch.__version__}, '
-          f'median of {args.repeats} after {args.warmup} warm-up runs')
+          f'{args.rounds} rounds of {args.warmup} warm-up + {args.repeats} '
+          f'timed calls per variant')
     base_min = min(times['nn.Conv2d'])
     print('| variant | median ms | vs nn.Conv2d | min ms | vs nn.Conv2d |')
     print('| --- | ---: | ---: | ---: | ---: |')

@@ -364,7 +364,8 @@ class PSConv2d(nn.Conv2d):
         shared = getattr(self, '_ps_in_index', None)
         if shared is not None:
             shared = input.index_select(1, shared)
-        outs = []
+        accumulate = self._assemble == 'accumulate'
+        acc, outs = None, []
         for i, step in enumerate(self._steps):
             name = step['name']
             w = flat.index_select(0, getattr(self, f'{name}_weight_index'))
@@ -374,27 +375,29 @@ class PSConv2d(nn.Conv2d):
             x = shared if shared is not None else input.index_select(
                 1, getattr(self, f'{name}_in_index'))
             step_bias = None
-            if (bias is not None and i == 0
-                    and self._assemble == 'accumulate'):
+            if bias is not None and i == 0 and accumulate:
                 # the first rate's output becomes the result: its conv
                 # adds the bias, in that rate's channel order
                 step_bias = bias.index_select(0, self._ps_rate0_out_index)
-            outs.append(
-                self._rate_conv(x, w, step['rate'], step['groups'],
-                                step_bias))
-        if self._assemble == 'accumulate':
-            # the first conv's output is not needed by autograd: accumulate
-            # in place
-            acc = outs[0]
-            for i, y in enumerate(outs[1:], 1):
-                runs = self._steps[i]['runs']
-                if runs is None:
-                    position = self._ps_first_inverse.index_select(
-                        0, getattr(self, f'_ps_rate{i}_out_index'))
-                    acc.index_add_(1, position, y)
-                    continue
-                for src, dst, length in runs:
+            y = self._rate_conv(x, w, step['rate'], step['groups'],
+                                step_bias)
+            if not accumulate:
+                outs.append(y)
+            elif acc is None:
+                # a conv output is not saved for backward: accumulate in
+                # place, in the first rate's channel order, adding each
+                # rate's output as soon as it exists
+                acc = y
+            elif step['runs'] is None:
+                acc.index_add_(
+                    1,
+                    self._ps_first_inverse.index_select(
+                        0, getattr(self, f'_ps_rate{i}_out_index')), y)
+            else:
+                for src, dst, length in step['runs']:
                     acc[:, dst:dst + length].add_(y[:, src:src + length])
+            del x, y
+        if accumulate:
             return acc.index_select(1, self._ps_first_inverse)
         if self._assemble == 'concat':
             out = torch.cat(outs, dim=1).index_select(

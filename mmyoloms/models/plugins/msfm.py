@@ -151,7 +151,7 @@ class MSFM(BaseModule):
             if scale == 1:
                 outs.append(branch(squeezed))
                 continue
-            scaled = tuple(max(1, round(s * scale)) for s in size)
+            scaled = tuple(max(1, round(int(s) * scale)) for s in size)
             y = F.interpolate(
                 squeezed, size=scaled, mode='bilinear', align_corners=False)
             y = F.interpolate(

@@ -118,3 +118,14 @@ def test_yoloms_backbone_stage_plugin():
 def test_bad_arguments(kwargs, word):
     with pytest.raises(ValueError, match=word):
         MSFM(64, **kwargs)
+
+
+def test_traceable_for_flop_counting():
+    """mmengine's FlopAnalyzer traces the module (sizes become tensors)."""
+    from mmengine.analysis import FlopAnalyzer
+    msfm = MSFM(32, scales=(0.5, 1.0), ratio=4, norm_group=4)
+    flops = FlopAnalyzer(msfm, torch.rand(1, 32, 9, 7))
+    flops.unsupported_ops_warnings(False)
+    # squeeze, unsqueeze and the 3x3 convs of both branches are counted
+    squeeze = 32 * 8 * 9 * 7
+    assert flops.total() > 2 * squeeze + 9 * 8 * 8 * 9 * 7
