@@ -5,7 +5,8 @@ with a fixed thread count. Timing runs in rounds: in each round every
 variant runs its warm-up calls and then a block of timed calls, so that a
 variant is timed in its own steady state (allocator included) while drifts
 of a shared machine still hit every variant alike; the median and the
-minimum over all timed calls are printed. The masked formulation is the direct reading of eq. (3):
+minimum over all timed calls are printed, and the minor page faults per
+timed call (memory the allocator got back from the OS). The masked formulation is the direct reading of eq. (3):
 ``sum_r conv2d(x, W * [D == r], dilation=r)``, one dense conv per rate.
 
 Example (the figures in README)::
@@ -13,6 +14,7 @@ Example (the figures in README)::
     flock /tmp/mmyoloms-cpu.lock python tools/benchmark_psconv.py
 """
 import argparse
+import resource
 import statistics
 import time
 
@@ -87,14 +89,18 @@ def main():
                 fn(x)
 
     times = {name: [] for name in variants}
+    faults = dict.fromkeys(variants, 0)
     for _ in range(args.rounds):
         for name, fn in variants.items():
             for _ in range(args.warmup):
                 run(fn)
+            before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
             for _ in range(args.repeats):
                 start = time.perf_counter()
                 run(fn)
                 times[name].append(time.perf_counter() - start)
+            faults[name] += (
+                resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 
     base = statistics.median(times['nn.Conv2d'])
     mode = 'forward + backward' if args.backward else 'forward (no grad)'
@@ -103,12 +109,14 @@ def main():
           f'{args.rounds} rounds of {args.warmup} warm-up + {args.repeats} '
           f'timed calls per variant')
     base_min = min(times['nn.Conv2d'])
-    print('| variant | median ms | vs nn.Conv2d | min ms | vs nn.Conv2d |')
-    print('| --- | ---: | ---: | ---: | ---: |')
+    print('| variant | median ms | vs nn.Conv2d | min ms | vs nn.Conv2d '
+          '| minor page faults per call |')
+    print('| --- | ---: | ---: | ---: | ---: | ---: |')
     for name, values in times.items():
         med, low = statistics.median(values), min(values)
         print(f'| {name} | {med * 1e3:.2f} | {med / base:.2f}x '
-              f'| {low * 1e3:.2f} | {low / base_min:.2f}x |')
+              f'| {low * 1e3:.2f} | {low / base_min:.2f}x '
+              f'| {faults[name] / len(values):.0f} |')
 
 
 if __name__ == '__main__':
