@@ -30,6 +30,21 @@ def build_block(block_cfg: ConfigType, in_channels: int, out_channels: int,
     if 'type' not in cfg:
         raise ValueError(f'block_cfg must have a "type", got {block_cfg}')
     cfg.update(in_channels=in_channels, out_channels=out_channels)
+    return build_module(cfg)
+
+
+def build_module(cfg: ConfigType):
+    """Build ``cfg`` from mmyolo's model registry, in the mmyolo scope.
+
+    A module of this package builds its parts (blocks, attention) by short
+    names such as ``MSBlock``; those live in mmyolo's registry, so they must
+    resolve there even when the host config runs under another default
+    scope (an MMDet config has ``default_scope='mmdet'``). A ``_scope_`` key
+    or a scoped type (``'mmdet.X'``) in ``cfg`` still takes precedence.
+    ``cfg`` is not mutated.
+    """
+    cfg = copy.deepcopy(dict(cfg))
+    cfg.setdefault('_scope_', 'mmyolo')
     return MODELS.build(cfg)
 
 

@@ -31,8 +31,8 @@ METRIC_KEYS = (('AP', 'coco/bbox_mAP'), ('AP50', 'coco/bbox_mAP_50'),
                ('AP75', 'coco/bbox_mAP_75'), ('APs', 'coco/bbox_mAP_s'),
                ('APm', 'coco/bbox_mAP_m'), ('APl', 'coco/bbox_mAP_l'))
 COLUMNS = ('name', 'status', 'AP', 'AP50', 'AP75', 'APs', 'APm', 'APl',
-           'params_M', 'flops_G', 'latency_ms', 'latency_p90_ms',
-           'train_s', 'config', 'error')
+           'params_M', 'flops_G', 'forward_ms', 'latency_ms',
+           'latency_p90_ms', 'train_s', 'config', 'error')
 
 
 def _tail(path: str, lines: int = 30) -> str:
@@ -78,7 +78,8 @@ def _plot(records: List[Dict], path: str) -> None:
     import matplotlib.pyplot as plt
     ok = [r for r in records if r['status'] == 'ok']
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
-    for ax, key, label in ((axes[0], 'latency_ms', 'latency (ms)'),
+    for ax, key, label in ((axes[0], 'forward_ms',
+                            'forward latency (ms, batch 1, eager)'),
                            (axes[1], 'params_M', 'params (M)')):
         pts = [r for r in ok if r.get(key) is not None and
                r.get('AP') is not None]
@@ -113,7 +114,8 @@ def write_reports(records: List[Dict], out_dir: str) -> None:
         for r in records:
             writer.writerow({k: r.get(k) for k in COLUMNS})
     digits = dict(AP=3, AP50=3, AP75=3, APs=3, APm=3, APl=3, params_M=3,
-                  flops_G=3, latency_ms=1, latency_p90_ms=1, train_s=0)
+                  flops_G=3, forward_ms=1, latency_ms=1, latency_p90_ms=1,
+                  train_s=0)
     md_cols = [c for c in COLUMNS if c not in ('config', 'error')]
     lines = ['| ' + ' | '.join(md_cols) + ' |',
              '|' + '---|' * len(md_cols)]
@@ -195,10 +197,16 @@ class Sweeper:
         return int(scale[1]), int(scale[0])  # img_scale is (w, h)
 
     def measure_latency(self, name: str, config: str, checkpoint: str,
-                        shape: Tuple[int, int]) -> Tuple[float, float]:
-        """Median and p90 ms of the trained model's eager PyTorch
-        ``forward+nms`` (network, box decoding and NMS, batch 1), timed by
-        the benchmark harness of :mod:`mmyoloms.deploy`."""
+                        shape: Tuple[int, int]) -> Dict[str, float]:
+        """Latency of the trained model in eager PyTorch, batch 1, timed by
+        the benchmark harness of :mod:`mmyoloms.deploy`.
+
+        Returns ``forward_ms`` (median of the network alone),
+        ``latency_ms`` and ``latency_p90_ms`` (median and p90 of
+        ``forward+nms``: network, box decoding and NMS). The NMS share
+        depends on how many boxes pass the score threshold, so it varies
+        with training; ``forward_ms`` compares the architectures.
+        """
         from mmyoloms.deploy.benchmark import run_benchmark
         report = run_benchmark(
             [dict(name=name, config=config, checkpoint=checkpoint)],
@@ -209,9 +217,11 @@ class Sweeper:
             rounds=1,
             work_dir=osp.join(self.out_dir, name, 'benchmark'),
             log=lambda msg: None)
-        row = next(r for r in report['results']
-                   if r['stage'] == 'forward+nms')
-        return row['median_ms'], row['p90_ms']
+        rows = {r['stage']: r for r in report['results']}
+        return dict(
+            forward_ms=rows['forward']['median_ms'],
+            latency_ms=rows['forward+nms']['median_ms'],
+            latency_p90_ms=rows['forward+nms']['p90_ms'])
 
     def run_one(self, run: SweepRun) -> Dict:
         run_dir = osp.join(self.out_dir, run.name)
@@ -250,9 +260,9 @@ class Sweeper:
             record['params_M'], record['flops_G'] = count_complexity(
                 cfg, shape)
             if self.latency:
-                record['latency_ms'], record['latency_p90_ms'] = \
+                record.update(
                     self.measure_latency(run.name, config_path,
-                                         record['checkpoint'], shape)
+                                         record['checkpoint'], shape))
             record['status'] = 'ok'
         except Exception as err:  # recorded; the sweep goes on
             record['error'] = f'{type(err).__name__}: {err}'.splitlines()[0]

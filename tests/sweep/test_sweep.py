@@ -82,13 +82,15 @@ def test_smoke_sweep_collects_table_plot_and_resumes(tiny, tmp_path):
         assert 0 <= r['AP'] <= 1 and r['AP50'] is not None
         assert r['params_M'] > 1 and r['flops_G'] > 0
         assert r['latency_ms'] > 0 and r['latency_p90_ms'] >= r['latency_ms']
+        assert r['forward_ms'] > 0
     # the kernel protocol really changed the model
     assert records[0]['params_M'] != records[1]['params_M']
 
     with open(osp.join(out, 'results.csv')) as f:
         rows = list(csv.DictReader(f))
     assert [r['name'] for r in rows] == ['xs', 'xs-k3', 'broken']
-    assert {'AP', 'params_M', 'flops_G', 'latency_ms'} <= set(rows[0])
+    assert {'AP', 'params_M', 'flops_G', 'forward_ms',
+            'latency_ms'} <= set(rows[0])
     md = open(osp.join(out, 'results.md')).read()
     assert '| xs |' in md and 'broken' in md and 'arch must be one of' in md
     assert osp.getsize(osp.join(out, 'results.png')) > 10_000

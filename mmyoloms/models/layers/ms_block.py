@@ -11,18 +11,9 @@ from torch import Tensor
 
 from mmyolo.registry import MODELS
 
+from ..utils import build_module
+from .split_channels import check_kernel_sizes, split_channels
 
-def _check_kernel_sizes(kernel_sizes: Sequence[int]) -> list:
-    kernel_sizes = list(kernel_sizes)
-    if len(kernel_sizes) == 0:
-        raise ValueError('kernel_sizes must hold at least one entry '
-                         '(one per branch), got an empty sequence')
-    for k in kernel_sizes:
-        if not isinstance(k, int) or k < 1 or k % 2 == 0:
-            raise ValueError(
-                'every entry of kernel_sizes must be a positive odd int '
-                f'(1 means identity branch), got {kernel_sizes}')
-    return kernel_sizes
 
 
 @MODELS.register_module()
@@ -148,29 +139,10 @@ class MSBlock(BaseModule):
                  act_cfg: ConfigType = dict(type='SiLU', inplace=True),
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        kernel_sizes = _check_kernel_sizes(kernel_sizes)
-        if not isinstance(layers_num, int) or layers_num < 1:
-            raise ValueError(
-                f'layers_num must be an int >= 1, got {layers_num}')
-        if in_expand_ratio <= 0:
-            raise ValueError(
-                f'in_expand_ratio must be > 0, got {in_expand_ratio}')
-        if not isinstance(in_down_ratio, int) or in_down_ratio < 1:
-            raise ValueError(
-                f'in_down_ratio must be an int >= 1, got {in_down_ratio}')
-        expanded = int(in_channels * in_expand_ratio)
-        if expanded % in_down_ratio != 0:
-            raise ValueError(
-                f'in_down_ratio={in_down_ratio} does not divide the expanded '
-                f'width int(in_channels * in_expand_ratio) = {expanded}')
-        self.mid_channels = expanded // in_down_ratio
-        if self.mid_channels % len(kernel_sizes) != 0:
-            raise ValueError(
-                f'the expanded width {self.mid_channels} (in_channels='
-                f'{in_channels}, in_expand_ratio={in_expand_ratio}, '
-                f'in_down_ratio={in_down_ratio}) is not divisible by the '
-                f'number of branches len(kernel_sizes)={len(kernel_sizes)}')
-        self.branch_channels = self.mid_channels // len(kernel_sizes)
+        kernel_sizes = check_kernel_sizes(kernel_sizes)
+        self.mid_channels, self.branch_channels = split_channels(
+            in_channels, kernel_sizes, in_expand_ratio, in_down_ratio,
+            layers_num)
         self.kernel_sizes = kernel_sizes
 
         cfgs = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
@@ -194,7 +166,7 @@ class MSBlock(BaseModule):
         if attention_cfg is not None:
             attention_cfg = copy.deepcopy(attention_cfg)
             attention_cfg['channels'] = out_channels
-            self.attention = MODELS.build(attention_cfg)
+            self.attention = build_module(attention_cfg)
         else:
             self.attention = None
 

@@ -138,3 +138,27 @@ def test_build_from_registry_and_init_weights():
     bound = 1 / (3 * 3 * 3)**0.5
     assert w.abs().max() <= bound
     assert w.abs().max() > 0.5 * bound
+
+
+@pytest.mark.parametrize('block', ['MSBlock', 'Res2Block'])
+def test_builds_under_mmdet_default_scope(block):
+    """An MMDet config (default scope mmdet) names the backbone
+    ``mmyolo.YOLOMSBackbone`` and nothing else: the blocks and their SE
+    attention, given by short names, still resolve in mmyolo's registry."""
+    from mmdet.registry import MODELS as MMDET_MODELS
+    from mmengine.registry import DefaultScope
+    cfg = dict(
+        type='mmyolo.YOLOMSBackbone', arch='C3-K3579', deepen_factor=1 / 3,
+        widen_factor=0.25, layers_num=3, out_indices=(2, 3, 4),
+        block_cfg=dict(type=block, attention_cfg=dict(type='SEAttention')))
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        model = MMDET_MODELS.build(cfg)
+        # a scoped type still wins over the mmyolo default
+        with pytest.raises(KeyError, match='NoSuchBlock'):
+            MMDET_MODELS.build(
+                dict(cfg, block_cfg=dict(type='mmdet.NoSuchBlock')))
+    assert isinstance(model, YOLOMSBackbone)
+    blocks = [m for m in model.modules() if type(m).__name__ == block]
+    assert blocks and all(b.attention is not None for b in blocks)
+    outs = model(torch.rand(1, 3, 64, 64))
+    assert [o.shape[-1] for o in outs] == [8, 4, 2]
