@@ -54,7 +54,9 @@ def resolve(path: str, relative_to: str = REPO) -> str:
 
 
 def base_of(path: str) -> str:
-    """The ``_base_`` a config file names (one base per ablation config)."""
+    """The config an ablation config is compared with: its ``_base_``, or
+    the first entry of a ``_base_`` list (the others are ``_base_/``
+    fragments that only add names, such as a shared backbone dict)."""
     with open(path, encoding='utf-8') as f:
         tree = ast.parse(f.read())
     for node in tree.body:
@@ -62,6 +64,8 @@ def base_of(path: str) -> str:
                 isinstance(t, ast.Name) and t.id == '_base_'
                 for t in node.targets):
             base = ast.literal_eval(node.value)
+            if isinstance(base, (list, tuple)) and base:
+                base = base[0]
             if not isinstance(base, str):
                 raise ValueError(f'{path}: expected one _base_ file, got '
                                  f'{base!r}')
