@@ -19,6 +19,10 @@ from mmengine.config import DictAction
 from mmyoloms.sweep import Sweeper, collect_runs
 
 
+def _seed(text):
+    return None if text.lower() == 'none' else int(text)
+
+
 def parse_args():
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
@@ -29,6 +33,10 @@ def parse_args():
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction, default={},
         help='overrides for every run, "key=value" pairs')
+    parser.add_argument(
+        '--seed', type=_seed, default=0,
+        help='randomness.seed of every run (default 0); "none" keeps each '
+        'config\'s own setting')
     parser.add_argument(
         '--shape', type=int, nargs=2, metavar=('H', 'W'),
         help='input size for FLOPs and latency (default: the config\'s '
@@ -52,6 +60,7 @@ def main():
         runs,
         args.out,
         cfg_options=args.cfg_options,
+        seed=args.seed,
         shape=args.shape,
         launcher=args.launcher,
         gpus=args.gpus,

@@ -139,6 +139,11 @@ class Sweeper:
         out_dir (str): Where run directories and reports go.
         cfg_options (dict, optional): Dotted-key overrides for every run
             (e.g. a shorter schedule). Defaults to None.
+        seed (int, optional): ``randomness.seed`` of every run, so that the
+            runs start from the same random state and a rerun repeats a
+            run. A ``randomness.seed`` in ``cfg_options`` takes precedence;
+            None keeps each config's own setting (mmengine draws a random
+            seed where there is none). Defaults to 0.
         shape (tuple[int, int], optional): (H, W) for FLOPs and latency;
             defaults to the config's ``img_scale`` (else 640x640).
         launcher (str): ``'none'`` (one process) or ``'pytorch'`` (each run
@@ -156,6 +161,7 @@ class Sweeper:
                  runs: Sequence[SweepRun],
                  out_dir: str,
                  cfg_options: Optional[Dict] = None,
+                 seed: Optional[int] = 0,
                  shape: Optional[Tuple[int, int]] = None,
                  launcher: str = 'none',
                  gpus: int = 1,
@@ -171,6 +177,10 @@ class Sweeper:
         self.runs = list(runs)
         self.out_dir = out_dir
         self.cfg_options = dict(cfg_options or {})
+        if seed is not None:
+            if isinstance(seed, bool) or not isinstance(seed, int):
+                raise ValueError(f'seed must be an int or None, got {seed!r}')
+            self.cfg_options.setdefault('randomness.seed', seed)
         self.shape = shape
         self.launcher = launcher
         self.gpus = gpus

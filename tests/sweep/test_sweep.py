@@ -3,6 +3,7 @@ import json
 import os.path as osp
 
 import pytest
+from mmengine.config import Config
 
 from mmyoloms.sweep import Sweeper, SweepRun, collect_runs, load_sweep_file
 from ..tiny_coco import make_tiny_coco, tiny_train_config
@@ -78,6 +79,10 @@ def test_smoke_sweep_collects_table_plot_and_resumes(tiny, tmp_path):
     records = sweeper.run()
     assert [r['status'] for r in records] == ['ok', 'ok', 'failed']
     assert 'arch must be one of' in records[2]['error']
+    # every run starts from the sweep's seed (0 by default)
+    for name in ('xs', 'xs-k3'):
+        dumped = Config.fromfile(osp.join(out, name, 'config.py'))
+        assert dumped.randomness.seed == 0
     for r in records[:2]:
         assert 0 <= r['AP'] <= 1 and r['AP50'] is not None
         assert r['params_M'] > 1 and r['flops_G'] > 0
@@ -102,3 +107,16 @@ def test_smoke_sweep_collects_table_plot_and_resumes(tiny, tmp_path):
     assert [r['status'] for r in again] == ['ok', 'ok', 'failed']
     with open(osp.join(out, 'xs', 'result.json')) as f:
         assert json.load(f)['AP'] == records[0]['AP']
+
+
+def test_seed_option(tmp_path):
+    runs = [SweepRun('a', 'a.py')]
+    assert Sweeper(runs, str(tmp_path), seed=3).cfg_options == {
+        'randomness.seed': 3}
+    # an explicit option wins; None leaves the configs' own seeds
+    assert Sweeper(runs, str(tmp_path), seed=3,
+                   cfg_options={'randomness.seed': 5}).cfg_options == {
+                       'randomness.seed': 5}
+    assert Sweeper(runs, str(tmp_path), seed=None).cfg_options == {}
+    with pytest.raises(ValueError, match='seed'):
+        Sweeper(runs, str(tmp_path), seed='0')
