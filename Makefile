@@ -39,6 +39,9 @@ SWEEP_SMOKE_OPTIONS = $(call SWEEP_SCHEDULE,1,0,1) \
 	test_dataloader.dataset.indices=8
 SWEEP_FULL_OPTIONS = $(call SWEEP_SCHEDULE,$(SWEEP_EPOCHS),1,$(shell \
 	expr $(SWEEP_EPOCHS) - 1 2>/dev/null))
+# SWEEP_FILE picks another sweep file on the same schedule, e.g.
+# configs/sweeps/shapes_seeds.py (the seed spread of YOLO-MS-XS).
+SWEEP_FILE ?= configs/sweeps/shapes_demo.py
 sweep-demo: WORK_DIR ?= work_dirs/sweep_demo
 sweep-demo: setup
 	@$(if $(SWEEP_SMOKE),true,[ "$(SWEEP_EPOCHS)" -ge 2 ] 2>/dev/null) || { \
@@ -46,7 +49,7 @@ sweep-demo: setup
 	        "then cosine), got '$(SWEEP_EPOCHS)'; SWEEP_SMOKE=1 runs a" \
 	        "one-epoch check" >&2; exit 2; }
 	$(PY) tools/generate_shapes.py $(DATA_ROOT) --reuse
-	$(PY) tools/sweep.py configs/sweeps/shapes_demo.py --out $(WORK_DIR) \
+	$(PY) tools/sweep.py $(SWEEP_FILE) --out $(WORK_DIR) \
 	    $(if $(SWEEP_SMOKE),--latency-repeat 2 --cfg-options $(SWEEP_SMOKE_OPTIONS),--cfg-options $(SWEEP_FULL_OPTIONS))
 
 clean:

@@ -35,8 +35,8 @@ def parse_args():
         help='overrides for every run, "key=value" pairs')
     parser.add_argument(
         '--seed', type=_seed, default=0,
-        help='randomness.seed of every run (default 0); "none" keeps each '
-        'config\'s own setting')
+        help='randomness.seed of every run whose config sets none '
+        '(default 0); "none" lets mmengine draw one')
     parser.add_argument(
         '--shape', type=int, nargs=2, metavar=('H', 'W'),
         help='input size for FLOPs and latency (default: the config\'s '

@@ -139,11 +139,11 @@ class Sweeper:
         out_dir (str): Where run directories and reports go.
         cfg_options (dict, optional): Dotted-key overrides for every run
             (e.g. a shorter schedule). Defaults to None.
-        seed (int, optional): ``randomness.seed`` of every run, so that the
+        seed (int, optional): ``randomness.seed`` of every run whose config
+            (file, run overrides and ``cfg_options``) sets none, so that the
             runs start from the same random state and a rerun repeats a
-            run. A ``randomness.seed`` in ``cfg_options`` takes precedence;
-            None keeps each config's own setting (mmengine draws a random
-            seed where there is none). Defaults to 0.
+            run. None leaves such runs to mmengine, which draws a random
+            seed. Defaults to 0.
         shape (tuple[int, int], optional): (H, W) for FLOPs and latency;
             defaults to the config's ``img_scale`` (else 640x640).
         launcher (str): ``'none'`` (one process) or ``'pytorch'`` (each run
@@ -177,10 +177,10 @@ class Sweeper:
         self.runs = list(runs)
         self.out_dir = out_dir
         self.cfg_options = dict(cfg_options or {})
-        if seed is not None:
-            if isinstance(seed, bool) or not isinstance(seed, int):
-                raise ValueError(f'seed must be an int or None, got {seed!r}')
-            self.cfg_options.setdefault('randomness.seed', seed)
+        if seed is not None and (isinstance(seed, bool)
+                                 or not isinstance(seed, int)):
+            raise ValueError(f'seed must be an int or None, got {seed!r}')
+        self.seed = seed
         self.shape = shape
         self.launcher = launcher
         self.gpus = gpus
@@ -246,6 +246,9 @@ class Sweeper:
         record = dict(name=run.name, config=run.config, status='failed')
         try:
             cfg = run.build_config(self.cfg_options)
+            if self.seed is not None and cfg.get('randomness', {}).get(
+                    'seed') is None:
+                cfg.merge_from_dict({'randomness.seed': self.seed})
             config_path = osp.join(run_dir, 'config.py')
             cfg.dump(config_path)
             metrics_file = osp.join(run_dir, 'metrics.json')

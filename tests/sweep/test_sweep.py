@@ -70,7 +70,8 @@ def test_smoke_sweep_collects_table_plot_and_resumes(tiny, tmp_path):
         SweepRun('xs', config),
         SweepRun('xs-k3', config,
                  dict(model=dict(backbone=dict(
-                     block_cfg=dict(type='MSBlock', kernel_sizes=[1, 3, 3]))))),
+                     block_cfg=dict(type='MSBlock', kernel_sizes=[1, 3, 3]))),
+                      randomness=dict(seed=7))),
         SweepRun('broken', config,
                  dict(model=dict(backbone=dict(arch='no-such-arch')))),
     ]
@@ -79,10 +80,10 @@ def test_smoke_sweep_collects_table_plot_and_resumes(tiny, tmp_path):
     records = sweeper.run()
     assert [r['status'] for r in records] == ['ok', 'ok', 'failed']
     assert 'arch must be one of' in records[2]['error']
-    # every run starts from the sweep's seed (0 by default)
-    for name in ('xs', 'xs-k3'):
+    # the sweep's seed (0 by default) where a run sets none
+    for name, seed in (('xs', 0), ('xs-k3', 7)):
         dumped = Config.fromfile(osp.join(out, name, 'config.py'))
-        assert dumped.randomness.seed == 0
+        assert dumped.randomness.seed == seed
     for r in records[:2]:
         assert 0 <= r['AP'] <= 1 and r['AP50'] is not None
         assert r['params_M'] > 1 and r['flops_G'] > 0
@@ -110,13 +111,5 @@ def test_smoke_sweep_collects_table_plot_and_resumes(tiny, tmp_path):
 
 
 def test_seed_option(tmp_path):
-    runs = [SweepRun('a', 'a.py')]
-    assert Sweeper(runs, str(tmp_path), seed=3).cfg_options == {
-        'randomness.seed': 3}
-    # an explicit option wins; None leaves the configs' own seeds
-    assert Sweeper(runs, str(tmp_path), seed=3,
-                   cfg_options={'randomness.seed': 5}).cfg_options == {
-                       'randomness.seed': 5}
-    assert Sweeper(runs, str(tmp_path), seed=None).cfg_options == {}
     with pytest.raises(ValueError, match='seed'):
-        Sweeper(runs, str(tmp_path), seed='0')
+        Sweeper([SweepRun('a', 'a.py')], str(tmp_path), seed='0')
