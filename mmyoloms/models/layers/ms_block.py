@@ -1,5 +1,4 @@
 """MS-Block, the multi-scale building block of YOLO-MS (paper 000, sec. 2.1)."""
-import copy
 from typing import Sequence
 
 import torch
@@ -13,7 +12,6 @@ from mmyolo.registry import MODELS
 
 from ..utils import build_module
 from .split_channels import check_kernel_sizes, split_channels
-
 
 
 @MODELS.register_module()
@@ -164,9 +162,8 @@ class MSBlock(BaseModule):
         self.out_conv = ConvModule(self.mid_channels, out_channels, 1,
                                    **cfgs)
         if attention_cfg is not None:
-            attention_cfg = copy.deepcopy(attention_cfg)
-            attention_cfg['channels'] = out_channels
-            self.attention = build_module(attention_cfg)
+            self.attention = build_module(
+                dict(attention_cfg, channels=out_channels))
         else:
             self.attention = None
 

@@ -16,7 +16,6 @@ from ..utils import build_module
 from .split_channels import check_kernel_sizes, split_channels
 
 
-
 @MODELS.register_module()
 class Res2Block(BaseModule):
     """Res2Net hierarchical split block (Gao et al., TPAMI 2021) with plain
@@ -132,9 +131,8 @@ class Res2Block(BaseModule):
         self.out_conv = ConvModule(self.mid_channels, out_channels, 1,
                                    **cfgs())
         if attention_cfg is not None:
-            attention_cfg = copy.deepcopy(attention_cfg)
-            attention_cfg['channels'] = out_channels
-            self.attention = build_module(attention_cfg)
+            self.attention = build_module(
+                dict(attention_cfg, channels=out_channels))
         else:
             self.attention = None
 
