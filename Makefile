@@ -50,7 +50,7 @@ sweep-demo: setup
 	        "one-epoch check" >&2; exit 2; }
 	$(PY) tools/generate_shapes.py $(DATA_ROOT) --reuse
 	$(PY) tools/sweep.py $(SWEEP_FILE) --out $(WORK_DIR) \
-	    $(if $(SWEEP_SMOKE),--latency-repeat 2 --cfg-options $(SWEEP_SMOKE_OPTIONS),--cfg-options $(SWEEP_FULL_OPTIONS))
+	    $(if $(SWEEP_SMOKE),--latency-repeat 2 --latency-rounds 1 --cfg-options $(SWEEP_SMOKE_OPTIONS),--cfg-options $(SWEEP_FULL_OPTIONS))
 
 clean:
 	rm -rf work_dirs .pytest_cache

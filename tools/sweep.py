@@ -47,7 +47,10 @@ def parse_args():
                         help='processes per run with --launcher pytorch')
     parser.add_argument('--no-latency', action='store_true',
                         help='skip the latency measurement')
-    parser.add_argument('--latency-repeat', type=int, default=20)
+    parser.add_argument('--latency-repeat', type=int, default=20,
+                        help='timed calls per model, stage and round')
+    parser.add_argument('--latency-rounds', type=int, default=5,
+                        help='interleaved timing rounds over all runs')
     parser.add_argument('--threads', type=int, default=2,
                         help='CPU threads for the latency measurement')
     return parser.parse_args()
@@ -66,6 +69,7 @@ def main():
         gpus=args.gpus,
         latency=not args.no_latency,
         latency_repeat=args.latency_repeat,
+        latency_rounds=args.latency_rounds,
         threads=args.threads).run()
 
 

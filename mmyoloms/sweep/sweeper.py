@@ -6,10 +6,14 @@ For each :class:`~mmyoloms.sweep.runs.SweepRun`, in order:
 2. :mod:`mmyoloms.sweep.worker` trains it with the config's schedule and
    evaluates it (mmdet's ``CocoMetric`` through the config), in a subprocess
    or under ``torch.distributed.run`` (``launcher='pytorch'``);
-3. params and FLOPs are counted by ``mmengine.analysis`` and the trained
-   checkpoint is timed by the benchmark harness of :mod:`mmyoloms.deploy`;
+3. params and FLOPs are counted by ``mmengine.analysis``;
 4. the record goes to ``<out>/<name>/result.json``, and the tables and the
    plot are rewritten.
+
+Then the trained checkpoints of all finished runs are timed together by the
+benchmark harness of :mod:`mmyoloms.deploy`, in interleaved rounds, so that
+a slow moment of the machine hits every run alike (``<out>/latency.json``
+holds its report); each invocation of the sweep measures them anew.
 
 A run with a ``result.json`` of status ``ok`` is not redone; an interrupted
 run resumes from its latest checkpoint. A failing run is recorded with its
@@ -25,6 +29,8 @@ import time
 import traceback
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from mmengine.config import Config
+
 from .runs import SweepRun
 
 METRIC_KEYS = (('AP', 'coco/bbox_mAP'), ('AP50', 'coco/bbox_mAP_50'),
@@ -33,6 +39,9 @@ METRIC_KEYS = (('AP', 'coco/bbox_mAP'), ('AP50', 'coco/bbox_mAP_50'),
 COLUMNS = ('name', 'status', 'AP', 'AP50', 'AP75', 'APs', 'APm', 'APl',
            'params_M', 'flops_G', 'forward_ms', 'latency_ms',
            'latency_p90_ms', 'train_s', 'config', 'error')
+LATENCY_KEYS = (('forward_ms', 'forward', 'median_ms'),
+                ('latency_ms', 'forward+nms', 'median_ms'),
+                ('latency_p90_ms', 'forward+nms', 'p90_ms'))
 
 
 def _tail(path: str, lines: int = 30) -> str:
@@ -126,6 +135,10 @@ def write_reports(records: List[Dict], out_dir: str) -> None:
     if failed:
         lines += ['', 'Failed runs:', '']
         lines += [f'- `{r["name"]}`: {r.get("error", "")}' for r in failed]
+    untimed = [r for r in records if r.get('latency_error')]
+    if untimed:
+        lines += ['', 'Latency not measured:', '']
+        lines += [f'- `{r["name"]}`: {r["latency_error"]}' for r in untimed]
     with open(osp.join(out_dir, 'results.md'), 'w') as f:
         f.write('\n'.join(lines) + '\n')
     _plot(records, osp.join(out_dir, 'results.png'))
@@ -151,8 +164,10 @@ class Sweeper:
             Defaults to ``'none'``.
         gpus (int): Processes per run with ``launcher='pytorch'``.
             Defaults to 1.
-        latency (bool): Time each trained model. Defaults to True.
-        latency_repeat (int): Timed calls per model. Defaults to 20.
+        latency (bool): Time the trained models. Defaults to True.
+        latency_repeat (int): Timed calls per model, stage and round.
+            Defaults to 20.
+        latency_rounds (int): Interleaved timing rounds. Defaults to 5.
         threads (int): CPU threads for timing. Defaults to 2.
         python (str): Interpreter for the worker. Defaults to this one.
     """
@@ -167,6 +182,7 @@ class Sweeper:
                  gpus: int = 1,
                  latency: bool = True,
                  latency_repeat: int = 20,
+                 latency_rounds: int = 5,
                  threads: int = 2,
                  python: str = sys.executable) -> None:
         if launcher not in ('none', 'pytorch'):
@@ -186,6 +202,7 @@ class Sweeper:
         self.gpus = gpus
         self.latency = latency
         self.latency_repeat = latency_repeat
+        self.latency_rounds = latency_rounds
         self.threads = threads
         self.python = python
 
@@ -206,32 +223,64 @@ class Sweeper:
         scale = cfg.get('img_scale', (640, 640))
         return int(scale[1]), int(scale[0])  # img_scale is (w, h)
 
-    def measure_latency(self, name: str, config: str, checkpoint: str,
-                        shape: Tuple[int, int]) -> Dict[str, float]:
-        """Latency of the trained model in eager PyTorch, batch 1, timed by
-        the benchmark harness of :mod:`mmyoloms.deploy`.
-
-        Returns ``forward_ms`` (median of the network alone),
-        ``latency_ms`` and ``latency_p90_ms`` (median and p90 of
-        ``forward+nms``: network, box decoding and NMS). The NMS share
-        depends on how many boxes pass the score threshold, so it varies
-        with training; ``forward_ms`` compares the architectures.
-        """
+    def _benchmark(self, records: List[Dict], shape: Tuple[int, int],
+                   log=lambda msg: None) -> dict:
         from mmyoloms.deploy.benchmark import run_benchmark
-        report = run_benchmark(
-            [dict(name=name, config=config, checkpoint=checkpoint)],
+        return run_benchmark(
+            [
+                dict(name=r['name'],
+                     config=osp.join(self.out_dir, r['name'], 'config.py'),
+                     checkpoint=r['checkpoint']) for r in records
+            ],
             backends=['pytorch'],
             shape=shape,
             threads=self.threads,
             repeat=self.latency_repeat,
-            rounds=1,
-            work_dir=osp.join(self.out_dir, name, 'benchmark'),
-            log=lambda msg: None)
-        rows = {r['stage']: r for r in report['results']}
-        return dict(
-            forward_ms=rows['forward']['median_ms'],
-            latency_ms=rows['forward+nms']['median_ms'],
-            latency_p90_ms=rows['forward+nms']['p90_ms'])
+            rounds=self.latency_rounds,
+            work_dir=osp.join(self.out_dir, 'benchmark'),
+            log=log)
+
+    def measure_latency(self, records: List[Dict]) -> None:
+        """Time the trained checkpoints of the finished runs, side by side.
+
+        Eager PyTorch, batch 1, at each run's FLOPs shape, by the benchmark
+        harness of :mod:`mmyoloms.deploy`, in ``latency_rounds``
+        interleaved rounds. Sets ``forward_ms`` (median of the network
+        alone), ``latency_ms`` and ``latency_p90_ms`` (median and p90 of
+        ``forward+nms``: network, box decoding and NMS) in each record. The
+        NMS share depends on how many boxes pass the score threshold, so it
+        varies with training; ``forward_ms`` compares the architectures.
+        A run that cannot be timed gets ``latency_error`` instead.
+        """
+        groups: Dict[Tuple[int, int], List[Dict]] = {}
+        for r in records:
+            if r['status'] == 'ok':
+                groups.setdefault(tuple(r['shape']), []).append(r)
+        reports = []
+        for shape, group in groups.items():
+            names = ', '.join(r['name'] for r in group)
+            print(f'[sweep] timing {names} at {shape[0]}x{shape[1]}, '
+                  f'{self.latency_rounds} rounds')
+            try:
+                reports.append(self._benchmark(group, shape))
+            except Exception:  # find the run(s) that cannot be timed
+                for r in group:
+                    try:
+                        reports.append(self._benchmark([r], shape))
+                    except Exception as err:
+                        r['latency_error'] = \
+                            f'{type(err).__name__}: {err}'.splitlines()[0]
+                        print(f'[sweep] {r["name"]}: latency FAILED: '
+                              f'{r["latency_error"]}')
+        by_name = {r['name']: r for r in records}
+        for report in reports:
+            for row in report['results']:
+                record = by_name[row['model']]
+                for key, stage, stat in LATENCY_KEYS:
+                    if row['stage'] == stage:
+                        record[key] = row[stat]
+        with open(osp.join(self.out_dir, 'latency.json'), 'w') as f:
+            json.dump(reports, f, indent=2)
 
     def run_one(self, run: SweepRun) -> Dict:
         run_dir = osp.join(self.out_dir, run.name)
@@ -241,6 +290,9 @@ class Sweeper:
                 record = json.load(f)
             if record.get('status') == 'ok':
                 print(f'[sweep] {run.name}: done before, skipped')
+                if 'shape' not in record:  # written before shapes were kept
+                    record['shape'] = self._shape(
+                        Config.fromfile(osp.join(run_dir, 'config.py')))
                 return record
         os.makedirs(run_dir, exist_ok=True)
         record = dict(name=run.name, config=run.config, status='failed')
@@ -269,13 +321,9 @@ class Sweeper:
             for key, metric in METRIC_KEYS:
                 record[key] = worker_out['metrics'].get(metric)
             record['checkpoint'] = worker_out['checkpoint']
-            shape = self._shape(cfg)
+            record['shape'] = self._shape(cfg)
             record['params_M'], record['flops_G'] = count_complexity(
-                cfg, shape)
-            if self.latency:
-                record.update(
-                    self.measure_latency(run.name, config_path,
-                                         record['checkpoint'], shape))
+                cfg, record['shape'])
             record['status'] = 'ok'
         except Exception as err:  # recorded; the sweep goes on
             record['error'] = f'{type(err).__name__}: {err}'.splitlines()[0]
@@ -291,6 +339,9 @@ class Sweeper:
         records = []
         for run in self.runs:
             records.append(self.run_one(run))
+            write_reports(records, self.out_dir)
+        if self.latency:
+            self.measure_latency(records)
             write_reports(records, self.out_dir)
         print(f'[sweep] {sum(r["status"] == "ok" for r in records)}/'
               f'{len(records)} runs ok; results in '

@@ -6,6 +6,7 @@ import pytest
 from mmengine.config import Config
 
 from mmyoloms.sweep import Sweeper, SweepRun, collect_runs, load_sweep_file
+from mmyoloms.sweep.sweeper import write_reports
 from ..tiny_coco import make_tiny_coco, tiny_train_config
 
 
@@ -76,7 +77,8 @@ def test_smoke_sweep_collects_table_plot_and_resumes(tiny, tmp_path):
                  dict(model=dict(backbone=dict(arch='no-such-arch')))),
     ]
     out = str(tmp_path / 'out')
-    sweeper = Sweeper(runs, out, shape=(64, 64), latency_repeat=2)
+    sweeper = Sweeper(runs, out, shape=(64, 64), latency_repeat=2,
+                      latency_rounds=1)
     records = sweeper.run()
     assert [r['status'] for r in records] == ['ok', 'ok', 'failed']
     assert 'arch must be one of' in records[2]['error']
@@ -91,6 +93,11 @@ def test_smoke_sweep_collects_table_plot_and_resumes(tiny, tmp_path):
         assert r['forward_ms'] > 0
     # the kernel protocol really changed the model
     assert records[0]['params_M'] != records[1]['params_M']
+    # both finished runs were timed side by side, in one benchmark
+    with open(osp.join(out, 'latency.json')) as f:
+        (report, ) = json.load(f)
+    assert {row['model'] for row in report['results']} == {'xs', 'xs-k3'}
+    assert report['settings']['shape'] == [64, 64]
 
     with open(osp.join(out, 'results.csv')) as f:
         rows = list(csv.DictReader(f))
@@ -103,11 +110,25 @@ def test_smoke_sweep_collects_table_plot_and_resumes(tiny, tmp_path):
 
     # rerun: finished runs are not redone, the broken one is tried again
     mtime = osp.getmtime(osp.join(out, 'xs', 'result.json'))
-    again = Sweeper(runs, out, shape=(64, 64), latency_repeat=2).run()
+    sweeper = Sweeper(runs, out, shape=(64, 64), latency_repeat=2,
+                      latency_rounds=1)
+    again = sweeper.run()
     assert osp.getmtime(osp.join(out, 'xs', 'result.json')) == mtime
     assert [r['status'] for r in again] == ['ok', 'ok', 'failed']
     with open(osp.join(out, 'xs', 'result.json')) as f:
         assert json.load(f)['AP'] == records[0]['AP']
+    assert all(r['forward_ms'] > 0 for r in again[:2])  # timed anew
+
+    # a run that cannot be timed is reported; the others are still timed
+    kept = {k: v for k, v in again[0].items() if k not in (
+        'forward_ms', 'latency_ms', 'latency_p90_ms')}
+    timed = [kept, dict(kept, name='gone', checkpoint='gone.pth')]
+    sweeper.measure_latency(timed)
+    assert timed[0]['forward_ms'] > 0 and 'latency_error' not in timed[0]
+    assert 'forward_ms' not in timed[1] and timed[1]['latency_error']
+    write_reports(timed, out)
+    md = open(osp.join(out, 'results.md')).read()
+    assert 'Latency not measured' in md and '`gone`' in md
 
 
 def test_seed_option(tmp_path):
