@@ -188,8 +188,12 @@ class Sweeper:
         if launcher not in ('none', 'pytorch'):
             raise ValueError(
                 f"launcher must be 'none' or 'pytorch', got {launcher!r}")
-        if not isinstance(gpus, int) or gpus < 1:
-            raise ValueError(f'gpus must be an int >= 1, got {gpus}')
+        # checked here, not after hours of training
+        for key, value in dict(gpus=gpus, latency_repeat=latency_repeat,
+                               latency_rounds=latency_rounds).items():
+            if isinstance(value, bool) or not isinstance(
+                    value, int) or value < 1:
+                raise ValueError(f'{key} must be an int >= 1, got {value!r}')
         self.runs = list(runs)
         self.out_dir = out_dir
         self.cfg_options = dict(cfg_options or {})
@@ -254,6 +258,9 @@ class Sweeper:
         """
         groups: Dict[Tuple[int, int], List[Dict]] = {}
         for r in records:
+            for key, _, _ in LATENCY_KEYS:  # no figure of an earlier sweep
+                r.pop(key, None)
+            r.pop('latency_error', None)
             if r['status'] == 'ok':
                 groups.setdefault(tuple(r['shape']), []).append(r)
         reports = []

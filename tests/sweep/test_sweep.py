@@ -131,6 +131,13 @@ def test_smoke_sweep_collects_table_plot_and_resumes(tiny, tmp_path):
     assert 'Latency not measured' in md and '`gone`' in md
 
 
-def test_seed_option(tmp_path):
-    with pytest.raises(ValueError, match='seed'):
-        Sweeper([SweepRun('a', 'a.py')], str(tmp_path), seed='0')
+@pytest.mark.parametrize('kwargs, name', [
+    (dict(seed='0'), 'seed'),
+    (dict(gpus=0), 'gpus'),
+    (dict(latency_repeat=0), 'latency_repeat'),
+    (dict(latency_rounds=1.5), 'latency_rounds'),
+    (dict(launcher='slurm'), 'launcher'),
+])
+def test_bad_sweeper_arguments(tmp_path, kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        Sweeper([SweepRun('a', 'a.py')], str(tmp_path), **kwargs)
