@@ -19,6 +19,15 @@ from ..deploy.helpers import detector_with_detections, match_detections
 from ..shapes_utils import SHAPES_CONFIG, make_tiny_shapes
 
 
+def _save_shapes_checkpoint(model, path):
+    """``model`` as a checkpoint with the shapes classes and palette."""
+    torch.save(
+        dict(state_dict=model.state_dict(),
+             meta=dict(dataset_meta=dict(
+                 classes=list(SHAPES_METAINFO['classes']),
+                 palette=SHAPES_METAINFO['palette']))), path)
+
+
 @pytest.fixture(scope='module')
 def checkpoint(tmp_path_factory):
     """An untrained YOLO-MS-XS shapes model saved as mmengine does, its box
@@ -31,11 +40,7 @@ def checkpoint(tmp_path_factory):
         torch.nn.init.zeros_(conv.weight)
         torch.nn.init.constant_(conv.bias, 2.0)
     path = str(root / 'model.pth')
-    torch.save(
-        dict(state_dict=model.state_dict(),
-             meta=dict(dataset_meta=dict(
-                 classes=list(SHAPES_METAINFO['classes']),
-                 palette=SHAPES_METAINFO['palette']))), path)
+    _save_shapes_checkpoint(model, path)
     return path
 
 
@@ -120,11 +125,7 @@ def test_demo_onnxruntime_backend_matches_pytorch(images, tmp_path):
     model, _ = detector_with_detections(SHAPES_CONFIG, cv2.imread(image),
                                         (256, 256))
     checkpoint = str(tmp_path / 'model.pth')
-    torch.save(
-        dict(state_dict=model.state_dict(),
-             meta=dict(dataset_meta=dict(
-                 classes=list(SHAPES_METAINFO['classes']),
-                 palette=SHAPES_METAINFO['palette']))), checkpoint)
+    _save_shapes_checkpoint(model, checkpoint)
     onnx_file = str(tmp_path / 'model.onnx')
     export = subprocess.run(
         [sys.executable, 'tools/export_onnx.py', SHAPES_CONFIG, checkpoint,
