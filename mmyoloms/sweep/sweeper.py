@@ -227,8 +227,8 @@ class Sweeper:
         scale = cfg.get('img_scale', (640, 640))
         return int(scale[1]), int(scale[0])  # img_scale is (w, h)
 
-    def _benchmark(self, records: List[Dict], shape: Tuple[int, int],
-                   log=lambda msg: None) -> dict:
+    def _benchmark(self, records: List[Dict],
+                   shape: Tuple[int, int]) -> dict:
         from mmyoloms.deploy.benchmark import run_benchmark
         return run_benchmark(
             [
@@ -242,7 +242,7 @@ class Sweeper:
             repeat=self.latency_repeat,
             rounds=self.latency_rounds,
             work_dir=osp.join(self.out_dir, 'benchmark'),
-            log=log)
+            log=lambda msg: None)
 
     def measure_latency(self, records: List[Dict]) -> None:
         """Time the trained checkpoints of the finished runs, side by side.
