@@ -9,9 +9,13 @@ import torch
 torch.set_num_threads(min(2, os.cpu_count() or 1))
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-SHARED_DIR = osp.join(osp.dirname(REPO_ROOT), 'shared')
-MANIFEST = osp.join(SHARED_DIR, 'reference',
-                    'yoloms_state_dict_manifest.json')
+# Facts of the official release (parameter names and shapes, resolved
+# recipes), copied from the project's shared reference data so that a clone
+# tests without it.
+DATA_DIR = osp.join(REPO_ROOT, 'tests', 'data')
+MANIFEST = osp.join(DATA_DIR, 'yoloms_state_dict_manifest.json')
+FAMILY_MANIFEST = osp.join(DATA_DIR, 'yolo_ms_family_manifest.json')
+OFFICIAL_RECIPES = osp.join(DATA_DIR, 'official_recipes.json')
 
 
 @pytest.fixture(autouse=True)

@@ -23,7 +23,8 @@ import torch
 from mmengine.analysis import FlopAnalyzer, parameter_count
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
-from mmengine.utils import get_installed_path
+
+from mmyoloms.utils import resolve_config_path
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_GLOBS = ('configs/yoloms/ablations/*.py', 'configs/mmdet/*.py')
@@ -43,14 +44,6 @@ def parse_args():
         help='rewrite the table between the markers '
         f'"{BEGIN}" and "{END}" of this file instead of printing it')
     return parser.parse_args()
-
-
-def resolve(path: str, relative_to: str = REPO) -> str:
-    """A config path, ``pkg::path`` (installed package) or relative."""
-    if '::' in path:
-        package, rel = path.split('::')
-        return osp.join(get_installed_path(package), '.mim', 'configs', rel)
-    return osp.normpath(osp.join(relative_to, path))
 
 
 def base_of(path: str) -> str:
@@ -123,7 +116,7 @@ def table(paths: list, size: int) -> str:
     ]
     for path in paths:
         base_name = base_of(path)
-        base = resolve(base_name, osp.dirname(path))
+        base = resolve_config_path(base_name, osp.dirname(path))
         params, flops = get(path)
         base_params, base_flops = get(base)
         lines.append(

@@ -26,12 +26,10 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from mmyoloms.datasets import generate_shapes_dataset
+from mmyoloms.utils import COCO_BBOX_METRICS
 from mmyoloms.visualization import plot_training_curves, save_prediction_grid
 
 DEFAULT_CONFIG = 'configs/shapes/yoloms-xs_fast_1xb8-10e_shapes.py'
-AP_TABLE = (('AP', 'coco/bbox_mAP'), ('AP50', 'coco/bbox_mAP_50'),
-            ('AP75', 'coco/bbox_mAP_75'), ('APs', 'coco/bbox_mAP_s'),
-            ('APm', 'coco/bbox_mAP_m'), ('APl', 'coco/bbox_mAP_l'))
 
 
 def parse_args():
@@ -63,10 +61,10 @@ def set_data_root(cfg: Config, data_root: str) -> None:
 
 def format_ap_table(metrics: dict) -> str:
     """A Markdown table of the six COCO bbox figures in ``metrics``."""
-    head = '| ' + ' | '.join(name for name, _ in AP_TABLE) + ' |'
-    rule = '|' + '|'.join('------' for _ in AP_TABLE) + '|'
+    head = '| ' + ' | '.join(name for name, _ in COCO_BBOX_METRICS) + ' |'
+    rule = '|' + '|'.join('------' for _ in COCO_BBOX_METRICS) + '|'
     row = '| ' + ' | '.join(f'{metrics[key]:.3f}'
-                            for _, key in AP_TABLE) + ' |'
+                            for _, key in COCO_BBOX_METRICS) + ' |'
     return '\n'.join([head, rule, row])
 
 
@@ -141,7 +139,7 @@ def main():
         config=args.config,
         checkpoint=best,
         metrics={name: metrics[key]
-                 for name, key in AP_TABLE},
+                 for name, key in COCO_BBOX_METRICS},
         dataset_seconds=round(data_seconds, 1),
         train_seconds=round(train_seconds, 1),
         wall_seconds=round(wall, 1))

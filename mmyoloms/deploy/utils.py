@@ -8,18 +8,7 @@ from mmengine.config import Config
 from torch import Tensor
 from torch.nn.modules.batchnorm import _BatchNorm
 
-
-def load_config(config: Union[str, Config]) -> Config:
-    """Load a config file, or a package config such as
-    ``mmyolo::rtmdet/rtmdet_tiny_syncbn_fast_8xb32-300e_coco.py``."""
-    if isinstance(config, Config):
-        return config
-    if '::' in config:
-        from mmengine.hub import get_config
-        return get_config(config)
-    if not osp.isfile(config):
-        raise FileNotFoundError(f'config file not found: {config}')
-    return Config.fromfile(config)
+from ..utils import load_config
 
 
 def register_scopes(cfg: Config) -> None:

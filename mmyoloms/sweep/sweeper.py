@@ -31,11 +31,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from mmengine.config import Config
 
+from ..utils import COCO_BBOX_METRICS
 from .runs import SweepRun
 
-METRIC_KEYS = (('AP', 'coco/bbox_mAP'), ('AP50', 'coco/bbox_mAP_50'),
-               ('AP75', 'coco/bbox_mAP_75'), ('APs', 'coco/bbox_mAP_s'),
-               ('APm', 'coco/bbox_mAP_m'), ('APl', 'coco/bbox_mAP_l'))
 COLUMNS = ('name', 'status', 'AP', 'AP50', 'AP75', 'APs', 'APm', 'APl',
            'params_M', 'flops_G', 'forward_ms', 'latency_ms',
            'latency_p90_ms', 'train_s', 'config', 'error')
@@ -325,7 +323,7 @@ class Sweeper:
                     _error_line(_tail(log_file)))
             with open(metrics_file) as f:
                 worker_out = json.load(f)
-            for key, metric in METRIC_KEYS:
+            for key, metric in COCO_BBOX_METRICS:
                 record[key] = worker_out['metrics'].get(metric)
             record['checkpoint'] = worker_out['checkpoint']
             record['shape'] = self._shape(cfg)

@@ -4,10 +4,8 @@ import os
 import os.path as osp
 from typing import Dict, List, Sequence, Tuple, Union
 
-# COCO figures written by mmdet's CocoMetric, and how they are labelled.
-AP_KEYS = (('coco/bbox_mAP', 'AP'), ('coco/bbox_mAP_50', 'AP50'),
-           ('coco/bbox_mAP_75', 'AP75'), ('coco/bbox_mAP_s', 'APs'),
-           ('coco/bbox_mAP_m', 'APm'), ('coco/bbox_mAP_l', 'APl'))
+from ..utils import COCO_BBOX_METRICS
+
 LOSS_KEYS = ('loss', 'loss_cls', 'loss_bbox')
 
 
@@ -43,7 +41,7 @@ def read_scalars(scalars_file: str) -> Tuple[List[dict], List[dict]]:
                                  f'{e}') from e
             if 'loss' in record:
                 train.append(record)
-            elif AP_KEYS[0][0] in record:
+            elif COCO_BBOX_METRICS[0][1] in record:
                 val.append(record)
     if not train:
         raise ValueError(f'{scalars_file} holds no training loss record')
@@ -120,7 +118,7 @@ def plot_training_curves(scalars_files: Union[str, Sequence[str]],
     ax_loss.legend()
 
     if val:
-        for key, label in AP_KEYS:
+        for label, key in COCO_BBOX_METRICS:
             points = [(r['step'], r[key]) for r in val if key in r]
             if points:
                 ax_ap.plot(*zip(*points), marker='o', label=label)
