@@ -120,6 +120,10 @@ val_evaluator = dict(ann_file=data_root + val_ann_file)
 test_evaluator = val_evaluator
 
 optim_wrapper = dict(optimizer=dict(lr=base_lr))
+# base_lr is the rate of a total batch of train_batch_size_per_gpu images
+# (one process); the runner scales it linearly with the real total batch
+# (processes x batch size), as the COCO recipes do from 256 images.
+auto_scale_lr = dict(enable=True, base_batch_size=train_batch_size_per_gpu)
 
 param_scheduler = [
     dict(

@@ -1,5 +1,5 @@
-# YOLO-MS-XS: the M config at deepen 1/3, widen 0.4.
-_base_ = './yoloms_syncbn_fast_8xb8-300e_coco.py'
+# YOLO-MS-XS: the S config (and its scale jitter) at deepen 1/3, widen 0.4.
+_base_ = './yoloms-s_syncbn_fast_8xb8-300e_coco.py'
 
 # -----model related-----
 deepen_factor = 1 / 3

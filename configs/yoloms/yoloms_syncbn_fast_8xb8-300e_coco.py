@@ -45,6 +45,7 @@ model = dict(
         mid_expand_ratio=mid_expand_ratio,
         layers_num=layers_num,
         in_down_ratio=2,
+        kernel_sizes=[1, 3, 3],
         norm_cfg=norm_cfg,
         act_cfg=act_cfg),
     bbox_head=dict(
@@ -56,6 +57,11 @@ model = dict(
         loss_bbox=dict(
             _delete_=True, type='mmdet.DIoULoss',
             loss_weight=loss_bbox_weight)))
+
+# The learning rate (base_lr = 0.004 from RTMDet) is that of a total batch
+# of 256 images; the runner scales it linearly to the real total batch, as in
+# the official runs: 8 GPUs x 8 images train at 0.004 * 64 / 256 = 0.001.
+auto_scale_lr = dict(enable=True, base_batch_size=256)
 
 train_dataloader = dict(
     batch_size=train_batch_size_per_gpu,

@@ -248,3 +248,12 @@ def test_ps_resnet50_has_exactly_resnet50_parameters(name, base):
         [(n, p.shape) for n, p in vanilla.backbone.named_parameters()]
     assert sum(p.numel() for p in ps.parameters()) == \
         sum(p.numel() for p in vanilla.parameters())
+
+
+@pytest.mark.parametrize('name', YOLOMS_CONFIGS)
+def test_yoloms_ablations_keep_the_official_lr_scaling(name):
+    """Ablations of the COCO recipe train as it does: 0.004 x batch / 256,
+    0.001 on 8 GPUs x 8 images."""
+    from .helpers import effective_lr
+    cfg = Config.fromfile(osp.join(YOLOMS_DIR, name))
+    assert effective_lr(cfg, world_size=8) == pytest.approx(0.001)

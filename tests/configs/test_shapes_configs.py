@@ -8,6 +8,7 @@ from mmengine.config import Config
 
 from mmyolo.registry import MODELS
 from ..conftest import REPO_ROOT
+from .helpers import effective_lr
 
 SHAPES = osp.join(REPO_ROOT, 'configs', 'shapes')
 XS = osp.join(SHAPES, 'yoloms-xs_fast_1xb8-10e_shapes.py')
@@ -25,7 +26,8 @@ COCO = {
 SHARED_KEYS = ('train_dataloader', 'val_dataloader', 'test_dataloader',
                'val_evaluator', 'test_evaluator', 'param_scheduler',
                'train_cfg', 'val_cfg', 'test_cfg', 'default_hooks',
-               'custom_hooks', 'env_cfg', 'model_wrapper_cfg', 'img_scale')
+               'custom_hooks', 'env_cfg', 'model_wrapper_cfg', 'img_scale',
+               'optim_wrapper', 'auto_scale_lr')
 
 
 def _shapes(state_dict, skip=()):
@@ -79,3 +81,13 @@ def test_peer_configs_share_data_and_schedule():
     rtmdet = Config.fromfile(RTMDET)
     assert rtmdet.model.backbone.type == 'CSPNeXt'
     assert rtmdet.model.backbone.init_cfg is None  # offline: no download
+
+
+@pytest.mark.parametrize('path', [XS, S, RTMDET])
+def test_lr_is_the_configs_own_at_one_process(path):
+    """The COCO recipes scale lr from a total batch of 256; a shapes config
+    sets its lr for its own batch on one process, and scales from there."""
+    cfg = Config.fromfile(path)
+    lr = cfg.optim_wrapper.optimizer.lr
+    assert effective_lr(cfg, world_size=1) == pytest.approx(lr)
+    assert effective_lr(cfg, world_size=2) == pytest.approx(2 * lr)

@@ -99,8 +99,10 @@ class MSBlock(BaseModule):
     Args:
         in_channels (int): Input channels.
         out_channels (int): Output channels.
-        kernel_sizes (Sequence[int]): Kernel of each branch, ``1`` for an
-            identity branch. Defaults to ``(1, 3, 3)``.
+        kernel_sizes (Sequence[int | tuple[int, int]]): Kernel of each
+            branch, ``1`` for an identity branch; an entry may also be a
+            square pair ``(k, k)``, as the official configs write it.
+            Defaults to ``(1, 3, 3)``.
         in_expand_ratio (float): Expansion of ``in_conv``. Defaults to 3.
         mid_expand_ratio (float): Expansion inside each inverted
             bottleneck layer. Defaults to 2.

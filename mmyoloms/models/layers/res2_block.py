@@ -53,8 +53,9 @@ class Res2Block(BaseModule):
     Args:
         in_channels (int): Input channels.
         out_channels (int): Output channels.
-        kernel_sizes (Sequence[int]): Kernel of each split, ``1`` for an
-            identity split. Defaults to ``(1, 3, 3)``.
+        kernel_sizes (Sequence[int | tuple[int, int]]): Kernel of each
+            split, ``1`` for an identity split (a square pair ``(k, k)``
+            is read as ``k``). Defaults to ``(1, 3, 3)``.
         in_expand_ratio (float): Expansion of ``in_conv``. Defaults to 3.
         mid_expand_ratio (float): Width of the kxk convs in each branch
             relative to the split width (see above). Defaults to 1.

@@ -45,3 +45,7 @@ class SEAttention(BaseModule):
         n, c = x.shape[:2]
         weight = self.fc(self.pool(x).view(n, c)).view(n, c, 1, 1)
         return x * weight
+
+
+# The official release's type name (``attention_cfg=dict(type='SE')``).
+MODELS.register_module(name='SE', module=SEAttention)

@@ -1,23 +1,43 @@
 """Argument checks and channel arithmetic shared by the split blocks
 (:class:`MSBlock`, :class:`Res2Block`): a 1x1 conv expands the input, the
 result is split into one group per entry of ``kernel_sizes``."""
-from typing import Sequence, Tuple
+from typing import List, Sequence, Tuple, Union
+
+KernelSize = Union[int, Tuple[int, int]]
 
 
-def check_kernel_sizes(kernel_sizes: Sequence[int]) -> list:
-    """Return ``kernel_sizes`` as a list, checking it is a non-empty
-    sequence of positive odd ints (``1`` means an identity split)."""
-    kernel_sizes = list(kernel_sizes)
-    if len(kernel_sizes) == 0 or any(
-            isinstance(k, bool) or not isinstance(k, int) or k < 1
-            or k % 2 == 0 for k in kernel_sizes):
+def check_kernel_sizes(kernel_sizes: Sequence[KernelSize]) -> List[int]:
+    """Return ``kernel_sizes`` as a list of ints, checking it is a non-empty
+    sequence of positive odd kernel sizes (``1`` means an identity split).
+
+    An entry may be an int ``k`` or a square pair ``(k, k)``, the form the
+    official YOLO-MS configs write (``kernel_sizes=[1, (3, 3), (3, 3)]``);
+    a pair is returned as its int.
+    """
+    if isinstance(kernel_sizes, (str, bytes)) or not isinstance(
+            kernel_sizes, Sequence) or len(kernel_sizes) == 0:
         raise ValueError(
             'kernel_sizes must be a non-empty sequence of positive odd ints '
-            f'(1 means an identity split), got {kernel_sizes}')
-    return kernel_sizes
+            f'(1 means an identity split), got {kernel_sizes!r}')
+    return [_kernel_size(k, kernel_sizes) for k in kernel_sizes]
 
 
-def split_channels(in_channels: int, kernel_sizes: Sequence[int],
+def _kernel_size(kernel_size: KernelSize, kernel_sizes) -> int:
+    if isinstance(kernel_size, (tuple, list)):
+        if len(kernel_size) != 2 or kernel_size[0] != kernel_size[1]:
+            raise ValueError(
+                'kernel_sizes entries must be ints or square pairs (k, k); '
+                f'got {kernel_size!r} in {list(kernel_sizes)}')
+        kernel_size = kernel_size[0]
+    if isinstance(kernel_size, bool) or not isinstance(
+            kernel_size, int) or kernel_size < 1 or kernel_size % 2 == 0:
+        raise ValueError(
+            'kernel_sizes must be a non-empty sequence of positive odd ints '
+            f'(1 means an identity split), got {list(kernel_sizes)}')
+    return kernel_size
+
+
+def split_channels(in_channels: int, kernel_sizes: Sequence[KernelSize],
                    in_expand_ratio: float, in_down_ratio: int,
                    layers_num: int) -> Tuple[int, int]:
     """Check a split block's arguments and return its widths.

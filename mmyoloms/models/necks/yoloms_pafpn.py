@@ -36,7 +36,8 @@ class YOLOMSPAFPN(BaseYOLONeck):
         mid_channels (Sequence[int]): Channels inside the neck per level.
         deepen_factor (float): Depth multiplier. Defaults to 1.0.
         widen_factor (float): Width multiplier. Defaults to 1.0.
-        kernel_sizes (Sequence[int]): Kernel per block branch.
+        kernel_sizes (Sequence[int | tuple[int, int]]): Kernel per block
+            branch (``1`` identity, ``k`` or ``(k, k)``).
             Defaults to ``(1, 3, 3)``.
         in_expand_ratio (float): Block ``in_expand_ratio``. Defaults to 3.
         mid_expand_ratio (float): Block ``mid_expand_ratio``. Defaults to 2.

@@ -88,6 +88,9 @@ def test_msblock_does_not_mutate_attention_cfg():
      'len(kernel_sizes)'),
     (dict(in_channels=12, kernel_sizes=[1, 4, 3]), 'kernel_sizes'),
     (dict(in_channels=12, kernel_sizes=[]), 'kernel_sizes'),
+    (dict(in_channels=12, kernel_sizes=[1, (3, 5), 3]), 'square'),
+    (dict(in_channels=12, kernel_sizes=[1, (4, 4), 3]), 'kernel_sizes'),
+    (dict(in_channels=12, kernel_sizes=3), 'kernel_sizes'),
     (dict(in_channels=12, layers_num=0), 'layers_num'),
     (dict(in_channels=12, in_expand_ratio=0), 'in_expand_ratio'),
     (dict(in_channels=11, in_expand_ratio=1, in_down_ratio=2),
@@ -119,3 +122,23 @@ def test_se_attention():
     assert set(se.state_dict()) == {'fc.0.weight', 'fc.2.weight'}
     with pytest.raises(ValueError, match='ratio'):
         SEAttention(8, ratio=16)
+
+
+def test_square_kernel_pairs_as_in_the_official_configs():
+    """``kernel_sizes=[1, (3, 3), (3, 3)]`` (the official configs' form)
+    builds the same block as ``[1, 3, 3]``."""
+    torch.manual_seed(0)
+    pairs = MSBlock(12, 8, kernel_sizes=[1, (3, 3), [3, 3]], layers_num=1)
+    ints = MSBlock(12, 8, kernel_sizes=[1, 3, 3], layers_num=1)
+    assert pairs.kernel_sizes == [1, 3, 3]
+    ints.load_state_dict(pairs.state_dict())
+    pairs.eval()
+    ints.eval()
+    x = torch.randn(1, 12, 7, 7)
+    assert torch.equal(pairs(x), ints(x))
+
+
+def test_se_attention_official_name():
+    block = MSBlock(12, 32, layers_num=1, attention_cfg=dict(type='SE'))
+    assert isinstance(block.attention, SEAttention)
+    assert MODELS.get('SE') is SEAttention
