@@ -1,5 +1,9 @@
 """Fixes that the OpenMMLab 2.0 stack needs on a modern PyTorch.
 
+They apply to mmengine up to :data:`MMENGINE_NEEDS_FIXES_UP_TO` (0.10.7,
+the version this package is tested with); with a newer mmengine nothing is
+patched.
+
 Checkpoints on torch >= 2.6
 ---------------------------
 mmengine 0.10.7 loads checkpoints with a bare ``torch.load(filename)``.
@@ -183,11 +187,40 @@ def _init_dist_pytorch_on_cpu(backend: str = 'gloo',
     torch_dist.init_process_group(backend=backend, **kwargs)
 
 
-def apply() -> None:
-    """Install the fixes; idempotent. Called on ``import mmyoloms``."""
+# The newest mmengine release known to need the fixes below (it loads
+# checkpoints with a bare ``torch.load`` and initialises ``torch.distributed``
+# through ``torch.cuda.set_device``). A newer mmengine is left as it is:
+# whatever it does, it does on purpose.
+MMENGINE_NEEDS_FIXES_UP_TO = '0.10.7'
+
+
+def needs_fixes(mmengine_version: Optional[str] = None) -> bool:
+    """Whether this mmengine (default: the installed one) needs the fixes."""
+    from mmengine.utils import digit_version
+    if mmengine_version is None:
+        import mmengine
+        mmengine_version = mmengine.__version__
+    return digit_version(mmengine_version) <= digit_version(
+        MMENGINE_NEEDS_FIXES_UP_TO)
+
+
+def apply(mmengine_version: Optional[str] = None) -> List[str]:
+    """Install the fixes that this mmengine and torch need; idempotent.
+
+    Called on ``import mmyoloms``.
+
+    Args:
+        mmengine_version (str, optional): Version to decide for; defaults
+            to the installed mmengine (an argument for tests).
+
+    Returns:
+        list[str]: Names of the fixes installed by this call (empty when
+        none is needed or they are in place already).
+    """
     global _applied
-    if _applied:
-        return
+    if _applied or not needs_fixes(mmengine_version):
+        return []
+    installed = []
     # Distributed training on CPU (gloo, e.g. tools/dist_train.sh CONFIG 2
     # on a machine without GPUs).
     if not torch.cuda.is_available():
@@ -197,10 +230,13 @@ def apply() -> None:
         if not (is_mlu_available() or is_npu_available()
                 or is_musa_available()):
             dist_utils._init_dist_pytorch = _init_dist_pytorch_on_cpu
+            installed.append('dist_pytorch_on_cpu')
     # Before torch 2.5 weights_only is off by default (and safe_globals
     # does not exist), so mmengine's loader works as it is.
     if hasattr(torch.serialization, 'safe_globals'):
         from mmengine.runner.checkpoint import CheckpointLoader
         CheckpointLoader.register_scheme(
             prefixes='', loader=load_checkpoint_file, force=True)
+        installed.append('safe_checkpoint_loader')
     _applied = True
+    return installed

@@ -82,3 +82,39 @@ def test_getattr_is_restricted():
 def test_missing_file():
     with pytest.raises(FileNotFoundError, match='nope.pth'):
         _load_checkpoint('/nonexistent/nope.pth')
+
+
+@pytest.mark.parametrize('version,needed', [('0.10.7', True),
+                                            ('0.10.6', True),
+                                            ('0.7.1', True),
+                                            ('0.10.8', False),
+                                            ('1.0.0', False)])
+def test_fixes_apply_only_to_mmengine_versions_that_need_them(
+        version, needed):
+    assert compat.needs_fixes(version) is needed
+
+
+def test_newer_mmengine_is_left_alone(monkeypatch):
+    """From mmengine's own state, a newer mmengine gets no patch."""
+    import mmengine.dist.utils as dist_utils
+    from mmengine.runner.checkpoint import load_from_local
+
+    def mmengine_init_dist(*args, **kwargs):
+        pass
+
+    monkeypatch.setattr(compat, '_applied', False)
+    monkeypatch.setitem(CheckpointLoader._schemes, '', load_from_local)
+    monkeypatch.setattr(dist_utils, '_init_dist_pytorch', mmengine_init_dist)
+    assert compat.apply('0.11.0') == []
+    assert CheckpointLoader._get_checkpoint_loader('/x/y.pth') is \
+        load_from_local
+    assert dist_utils._init_dist_pytorch is mmengine_init_dist
+    assert compat._applied is False
+    # the version this package is tested with gets both
+    assert sorted(compat.apply('0.10.7')) == [
+        'dist_pytorch_on_cpu', 'safe_checkpoint_loader'
+    ]
+    assert CheckpointLoader._get_checkpoint_loader('/x/y.pth') is \
+        compat.load_checkpoint_file
+    assert dist_utils._init_dist_pytorch is compat._init_dist_pytorch_on_cpu
+    assert compat.apply('0.10.7') == []  # idempotent

@@ -1,4 +1,5 @@
 """YOLO-MS backbone (paper 000, sec. 2.2-2.3)."""
+import copy
 from typing import List, Sequence, Union
 
 import torch.nn as nn
@@ -27,8 +28,11 @@ class YOLOMSBackbone(BaseBackbone):
     Each arch setting row is ``[in_channels, out_channels, kernel_sizes,
     use_spp]`` before ``widen_factor``. The block of each stage is built
     from ``block_cfg`` (default :class:`MSBlock`) with the stage's
-    ``kernel_sizes`` and ``layers_num = int(layers_num * deepen_factor)``,
-    so another block (e.g. ``Res2Block``) can be swapped in by config.
+    ``kernel_sizes`` and ``layers_num = int(layers_num * deepen_factor)``
+    (truncated, as in the official release, whose neck rounds instead: the
+    same for the released 1/3 and 2/3, not for e.g. 0.5: 1 here, 2 in the
+    neck), so
+    another block (e.g. ``Res2Block``) can be swapped in by config.
 
     Args:
         arch (str): Architecture, one of ``arch_settings``.
@@ -52,8 +56,14 @@ class YOLOMSBackbone(BaseBackbone):
         in_down_ratio (int): MSBlock ``in_down_ratio``. Defaults to 1.
         down_ratio (int): Width multiplier of each stage's downsampling
             conv (``in -> in * down_ratio``). Defaults to 1.
-        spp_kernel_size (int): Pooling kernel of the SPPF block.
-            Defaults to 5.
+        spp_cfg (dict, optional): Arguments of the last stage's
+            ``SPPFBottleneck`` besides its channels, e.g.
+            ``dict(kernel_sizes=5, norm_cfg=norm_cfg, act_cfg=act_cfg)``.
+            Defaults to None: the block is built with its channels only and
+            keeps ``SPPFBottleneck``'s own defaults (pooling kernel 5, BN
+            momentum 0.03 and eps 0.001, SiLU), as in the official release
+            (so it does not follow this backbone's ``conv_cfg`` /
+            ``norm_cfg`` / ``act_cfg`` unless they are passed here).
         block_cfg (dict): Block of each stage; channels are injected.
             Defaults to ``dict(type='MSBlock')``.
         attention_cfg (dict, optional): Attention at the end of each block,
@@ -93,7 +103,7 @@ class YOLOMSBackbone(BaseBackbone):
                  layers_num: int = 3,
                  in_down_ratio: int = 1,
                  down_ratio: int = 1,
-                 spp_kernel_size: int = 5,
+                 spp_cfg: OptConfigType = None,
                  block_cfg: ConfigType = dict(type='MSBlock'),
                  attention_cfg: OptConfigType = None,
                  conv_cfg: OptConfigType = None,
@@ -130,7 +140,12 @@ class YOLOMSBackbone(BaseBackbone):
         self.mid_expand_ratio = mid_expand_ratio
         self.in_down_ratio = in_down_ratio
         self.down_ratio = down_ratio
-        self.spp_kernel_size = spp_kernel_size
+        if spp_cfg is not None and ({'in_channels', 'out_channels'}
+                                    & set(spp_cfg)):
+            raise ValueError(
+                'spp_cfg must not set in_channels/out_channels (the stage '
+                f'gives the SPPF block its channels), got {spp_cfg}')
+        self.spp_cfg = copy_cfg(spp_cfg) or {}
         self.layers_num = int(layers_num * deepen_factor)
         if self.layers_num < 1:
             raise ValueError(
@@ -176,13 +191,9 @@ class YOLOMSBackbone(BaseBackbone):
         down_channels = in_channels * self.down_ratio
         stage = [self._conv(in_channels, down_channels, stride=2)]
         if use_spp:
-            # Built with its channels only, so it keeps SPPFBottleneck's own
-            # norm/act defaults, as the official release does.
             stage.append(
-                SPPFBottleneck(
-                    down_channels,
-                    down_channels,
-                    kernel_sizes=self.spp_kernel_size))
+                SPPFBottleneck(down_channels, down_channels,
+                               **copy.deepcopy(self.spp_cfg)))
         stage.append(
             build_block(
                 self.block_cfg,
@@ -198,3 +209,7 @@ class YOLOMSBackbone(BaseBackbone):
                 norm_cfg=self.norm_cfg,
                 act_cfg=self.act_cfg))
         return stage
+
+
+# The official release's type name, so that its configs build this backbone.
+MODELS.register_module(name='YOLOMS', module=YOLOMSBackbone)

@@ -28,7 +28,8 @@ class YOLOMSPAFPN(BaseYOLONeck):
     map ``2 * mid[i] -> mid[i+1]`` after a 3x3 stride-2 conv; 3x3 output
     convs map ``mid[i] -> out_channels``. Blocks use ``block_cfg``
     (default :class:`MSBlock`, kernels ``[1, 3, 3]``, ``in_down_ratio=2``)
-    with ``layers_num = round(layers_num * deepen_factor)``.
+    with ``layers_num = round(layers_num * deepen_factor)`` (rounded, as in
+    the official release, whose backbone truncates instead).
 
     Args:
         in_channels (Sequence[int]): Backbone channels per level.

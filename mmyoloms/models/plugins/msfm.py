@@ -1,6 +1,6 @@
 """MSFM: Multi-Scale Fusion Module (paper 001, ICLR 2021 submission)."""
 import copy
-from typing import Sequence
+from typing import Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -64,12 +64,16 @@ class MSFM(BaseModule):
             Defaults to (0.5, 0.7, 1.0).
         ratio (int): Squeeze ratio; must divide ``in_channels``.
             Defaults to 16.
-        norm_group (int): GroupNorm groups; must divide the squeezed
-            channels ``in_channels // ratio``. Defaults to 16.
+        norm_group (int, optional): Groups of the default GroupNorm; must
+            divide the squeezed channels ``in_channels // ratio``. Only
+            for the default norm: give either ``norm_group`` or
+            ``norm_cfg``. Defaults to None, meaning 16 (the paper's).
         conv_num (int): {conv, GN, ReLU} units per branch. Defaults to 1.
         fusion (str): ``'add'`` or ``'cat'``. Defaults to ``'add'``.
         conv_cfg (dict, optional): Conv config of every conv.
             Defaults to None.
+        norm_cfg (dict, optional): Norm of the branch units. Defaults to
+            None, meaning ``dict(type='GN', num_groups=norm_group)``.
         act_cfg (dict): Activation of the branch units.
             Defaults to ``dict(type='ReLU')``.
         init_cfg (dict or list[dict], optional): Init config.
@@ -87,10 +91,11 @@ class MSFM(BaseModule):
                  in_channels: int,
                  scales: Sequence[float] = (0.5, 0.7, 1.0),
                  ratio: int = 16,
-                 norm_group: int = 16,
+                 norm_group: Optional[int] = None,
                  conv_num: int = 1,
                  fusion: str = 'add',
                  conv_cfg: OptConfigType = None,
+                 norm_cfg: OptConfigType = None,
                  act_cfg: ConfigType = dict(type='ReLU'),
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -112,12 +117,22 @@ class MSFM(BaseModule):
                 f'ratio must be a positive int dividing in_channels='
                 f'{in_channels}, got {ratio!r}')
         squeezed = in_channels // ratio
-        if (not isinstance(norm_group, int) or norm_group < 1
-                or squeezed % norm_group):
+        if norm_cfg is None:
+            norm_group = 16 if norm_group is None else norm_group
+            if (isinstance(norm_group, bool) or not isinstance(
+                    norm_group, int) or norm_group < 1
+                    or squeezed % norm_group):
+                raise ValueError(
+                    f'norm_group must be a positive int dividing the '
+                    f'squeezed channels in_channels // ratio = {squeezed} '
+                    f'(GroupNorm splits them into norm_group groups), got '
+                    f'{norm_group!r}')
+            norm_cfg = dict(type='GN', num_groups=norm_group)
+        elif norm_group is not None:
             raise ValueError(
-                f'norm_group must be a positive int dividing the squeezed '
-                f'channels in_channels // ratio = {squeezed} (GroupNorm '
-                f'splits them into norm_group groups), got {norm_group!r}')
+                'give either norm_group (the groups of the default '
+                'GroupNorm) or norm_cfg, not both; got norm_group='
+                f'{norm_group!r} and norm_cfg={norm_cfg}')
         if not isinstance(conv_num, int) or conv_num < 1:
             raise ValueError(f'conv_num must be an int >= 1, got {conv_num}')
         self.in_channels = in_channels
@@ -135,7 +150,7 @@ class MSFM(BaseModule):
                         3,
                         padding=1,
                         conv_cfg=copy.deepcopy(conv_cfg),
-                        norm_cfg=dict(type='GN', num_groups=norm_group),
+                        norm_cfg=copy.deepcopy(norm_cfg),
                         act_cfg=copy.deepcopy(act_cfg))
                     for _ in range(conv_num)
                 ]))

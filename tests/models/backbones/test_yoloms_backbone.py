@@ -123,6 +123,7 @@ def test_block_cfg_overrides_stage_defaults():
     (dict(deepen_factor=0.1), 'layers_num'),
     (dict(down_ratio=0), 'down_ratio'),
     (dict(block_cfg=dict(kernel_sizes=[1, 3])), 'type'),
+    (dict(spp_cfg=dict(in_channels=8)), 'spp_cfg'),
 ])
 def test_bad_arguments(kwargs, name):
     with pytest.raises(ValueError, match=name):
@@ -162,3 +163,31 @@ def test_builds_under_mmdet_default_scope(block):
     assert blocks and all(b.attention is not None for b in blocks)
     outs = model(torch.rand(1, 3, 64, 64))
     assert [o.shape[-1] for o in outs] == [8, 4, 2]
+
+
+def test_spp_cfg():
+    """By default the SPPF keeps its own defaults (official); spp_cfg passes
+    the backbone's (or any) conv/norm/act and pooling kernel explicitly."""
+    norm_cfg = dict(type='BN', momentum=0.1, eps=1e-5)
+    spp_cfg = dict(kernel_sizes=3, norm_cfg=norm_cfg,
+                   act_cfg=dict(type='ReLU'))
+    snapshot = copy.deepcopy(spp_cfg)
+    model = YOLOMSBackbone(**XS, spp_cfg=spp_cfg)
+    assert spp_cfg == snapshot
+    spp = model.stage4[1]
+    assert isinstance(spp, SPPFBottleneck)
+    assert spp.poolings.kernel_size == 3
+    assert spp.conv1.bn.momentum == 0.1 and spp.conv1.bn.eps == 1e-5
+    assert isinstance(spp.conv1.activate, torch.nn.ReLU)
+    default = YOLOMSBackbone(**XS).stage4[1]
+    assert default.poolings.kernel_size == 5
+    assert isinstance(default.conv1.activate, torch.nn.SiLU)
+
+
+def test_official_type_name_builds_the_same_backbone():
+    torch.manual_seed(0)
+    ours = MODELS.build(dict(type='YOLOMSBackbone', **XS))
+    official = MODELS.build(dict(type='YOLOMS', **XS))
+    assert type(official) is YOLOMSBackbone
+    assert {k: v.shape for k, v in ours.state_dict().items()} == \
+        {k: v.shape for k, v in official.state_dict().items()}

@@ -114,6 +114,7 @@ def test_yoloms_backbone_stage_plugin():
     (dict(ratio=5), 'ratio'),
     (dict(ratio=4, norm_group=3), 'norm_group'),
     (dict(ratio=4, norm_group=4, conv_num=0), 'conv_num'),
+    (dict(ratio=4, norm_group=4, norm_cfg=dict(type='BN')), 'norm_group'),
 ])
 def test_bad_arguments(kwargs, word):
     with pytest.raises(ValueError, match=word):
@@ -129,3 +130,21 @@ def test_traceable_for_flop_counting():
     # squeeze, unsqueeze and the 3x3 convs of both branches are counted
     squeeze = 32 * 8 * 9 * 7
     assert flops.total() > 2 * squeeze + 9 * 8 * 8 * 9 * 7
+
+
+def test_norm_cfg():
+    """GroupNorm with ``norm_group`` groups by default (16 if not given);
+    another norm through ``norm_cfg``."""
+    default = MSFM(64, ratio=2)
+    norms = [m for m in default.modules() if isinstance(m, nn.GroupNorm)]
+    assert norms and all(n.num_groups == 16 for n in norms)
+    assert all(n.num_groups == 4 for n in MSFM(64, ratio=2, norm_group=4)
+               .modules() if isinstance(n, nn.GroupNorm))
+    norm_cfg = dict(type='BN')
+    bn = MSFM(64, ratio=2, norm_cfg=norm_cfg)
+    assert norm_cfg == dict(type='BN')  # not mutated
+    assert not any(isinstance(m, nn.GroupNorm) for m in bn.modules())
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in bn.modules()) == 3
+    x = torch.rand(2, 64, 9, 7, requires_grad=True)
+    bn(x).sum().backward()
+    assert x.grad is not None
