@@ -15,10 +15,13 @@ setup(
     long_description=open('README.md', encoding='utf-8').read(),
     long_description_content_type='text/markdown',
     packages=find_packages(include=['mmyoloms', 'mmyoloms.*']),
-    python_requires='>=3.8',
+    # tested with Python 3.11, torch 2.13.0, mmengine 0.10.7, mmcv 2.0.1,
+    # mmdet 3.3.0, mmyolo 0.6.0 (scripts/setup.sh installs exactly these)
+    python_requires='>=3.11',
     install_requires=[
-        'torch>=1.12',
-        'mmengine>=0.7.1,<1.0.0',
+        # torch.library.custom_op (the ONNX NMS op) needs torch >= 2.4
+        'torch>=2.4',
+        'mmengine>=0.10.0,<1.0.0',
         'mmcv>=2.0.0rc4,<2.1.0',
         'mmdet>=3.0.0,<4.0.0',
         'mmyolo>=0.5.0,<0.7.0',
