@@ -26,31 +26,21 @@ demo: setup
 
 # The ablation sweep on the shapes dataset (configs/sweeps/shapes_demo.py):
 # YOLO-MS-XS with kernels 3-3-3-3 / 3-5-7-9 / 9-9-9-9, Res2Block, MSFM, SMSL,
-# and RTMDet-tiny, each trained SWEEP_EPOCHS epochs; SWEEP_SMOKE=1 trains each
-# for one epoch of two iterations on a 16-image subset, to check the plumbing.
-# The shapes schedule is one warm-up epoch, then cosine from epoch 1 to the
-# end: SWEEP_SCHEDULE(epochs, cosine begin, cosine T_max) rescales it.
+# and RTMDet-tiny, each trained SWEEP_EPOCHS epochs from each of SWEEP_SEEDS
+# (tools/sweep.py --epochs rescales the schedule); SWEEP_SMOKE=1 trains each
+# from 2 seeds for one epoch of two iterations on a 16-image subset, to
+# check the plumbing. SWEEP_FILE picks another sweep file.
 SWEEP_EPOCHS ?= 3
-SWEEP_SCHEDULE = train_cfg.max_epochs=$(1) train_cfg.val_interval=$(1) \
-	param_scheduler.1.begin=$(2) param_scheduler.1.end=$(1) \
-	param_scheduler.1.T_max=$(3)
-SWEEP_SMOKE_OPTIONS = $(call SWEEP_SCHEDULE,1,0,1) \
-	train_dataloader.dataset.indices=16 val_dataloader.dataset.indices=8 \
-	test_dataloader.dataset.indices=8
-SWEEP_FULL_OPTIONS = $(call SWEEP_SCHEDULE,$(SWEEP_EPOCHS),1,$(shell \
-	expr $(SWEEP_EPOCHS) - 1 2>/dev/null))
-# SWEEP_FILE picks another sweep file on the same schedule, e.g.
-# configs/sweeps/shapes_seeds.py (the seed spread of YOLO-MS-XS).
+SWEEP_SEEDS ?= 0 1 2
 SWEEP_FILE ?= configs/sweeps/shapes_demo.py
+SWEEP_SMOKE_OPTIONS = --seeds 0 1 --epochs 1 --latency-repeat 2 \
+	--latency-rounds 1 --cfg-options train_dataloader.dataset.indices=16 \
+	val_dataloader.dataset.indices=8 test_dataloader.dataset.indices=8
 sweep-demo: WORK_DIR ?= work_dirs/sweep_demo
 sweep-demo: setup
-	@$(if $(SWEEP_SMOKE),true,[ "$(SWEEP_EPOCHS)" -ge 2 ] 2>/dev/null) || { \
-	    echo "SWEEP_EPOCHS must be an integer >= 2 (one warm-up epoch," \
-	        "then cosine), got '$(SWEEP_EPOCHS)'; SWEEP_SMOKE=1 runs a" \
-	        "one-epoch check" >&2; exit 2; }
 	$(PY) tools/generate_shapes.py $(DATA_ROOT) --reuse
 	$(PY) tools/sweep.py $(SWEEP_FILE) --out $(WORK_DIR) \
-	    $(if $(SWEEP_SMOKE),--latency-repeat 2 --latency-rounds 1 --cfg-options $(SWEEP_SMOKE_OPTIONS),--cfg-options $(SWEEP_FULL_OPTIONS))
+	    $(if $(SWEEP_SMOKE),$(SWEEP_SMOKE_OPTIONS),--seeds $(SWEEP_SEEDS) --epochs $(SWEEP_EPOCHS))
 
 clean:
 	rm -rf work_dirs .pytest_cache

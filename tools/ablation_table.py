@@ -1,9 +1,10 @@
 """Parameters and FLOPs at 640x640 of every ablation config, as markdown.
 
 Each config in ``configs/yoloms/ablations`` and ``configs/mmdet`` (or the
-configs given) is built and counted with ``mmengine.analysis`` (FLOPs are
-mmengine's, i.e. multiply-adds, of the model's ``tensor`` forward on one
-640x640 image), next to the base config it inherits, with the differences.
+configs given) is built and counted by :func:`mmyoloms.analysis.get_complexity`
+(``mmengine.analysis``; FLOPs are multiply-adds of the model's ``tensor``
+forward on one 640x640 image), next to the base config it inherits, with
+the differences.
 
 Examples::
 
@@ -17,13 +18,8 @@ import argparse
 import ast
 import glob
 import os.path as osp
-from functools import partial
 
-import torch
-from mmengine.analysis import FlopAnalyzer, parameter_count
-from mmengine.config import Config
-from mmengine.registry import DefaultScope
-
+from mmyoloms.analysis import get_complexity
 from mmyoloms.utils import resolve_config_path
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -68,38 +64,8 @@ def base_of(path: str) -> str:
 
 def count(path: str, size: int) -> tuple:
     """(params, FLOPs) of the model of config ``path``."""
-    cfg = Config.fromfile(path)
-    scope = cfg.get('default_scope', 'mmdet')
-    if scope == 'mmyolo':
-        from mmyolo.registry import MODELS
-        from mmyolo.utils import register_all_modules
-    else:
-        from mmdet.registry import MODELS
-        from mmdet.utils import register_all_modules
-    register_all_modules(init_default_scope=False)
-    torch.manual_seed(0)
-    with DefaultScope.overwrite_default_scope(scope):
-        model = MODELS.build(cfg.model).eval()
-    inputs = torch.rand(1, 3, size, size)
-    if scope != 'mmyolo':
-        # mmdet detectors need image metas (two-stage ones for the RPN)
-        from mmdet.structures import DetDataSample
-        shape = (size, size)
-        sample = DetDataSample(
-            metainfo=dict(
-                img_shape=shape,
-                ori_shape=shape,
-                pad_shape=shape,
-                batch_input_shape=shape,
-                scale_factor=(1.0, 1.0)))
-        model.forward = partial(
-            model.forward, data_samples=[sample], mode='tensor')
-    with torch.no_grad():
-        flops = FlopAnalyzer(model, (inputs, ))
-        flops.unsupported_ops_warnings(False)
-        flops.uncalled_modules_warnings(False)
-        total = flops.total()
-    return parameter_count(model)[''], total
+    info = get_complexity(path, (size, size))
+    return info['params'], info['flops']
 
 
 def table(paths: list, size: int) -> str:

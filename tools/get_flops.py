@@ -4,10 +4,12 @@ Example::
 
     python tools/get_flops.py configs/yoloms/yoloms-xs_syncbn_fast_8xb8-300e_coco.py --shape 640 640
     python tools/get_flops.py configs/yoloms/yoloms-xs_syncbn_fast_8xb8-300e_coco.py --deploy
+    python tools/get_flops.py configs/mmdet/faster-rcnn_yoloms-s_fpn_1x_coco.py
 
 FLOPs are multiply-accumulates of the network (backbone, neck, head; no
-NMS), as in the YOLO-MS paper. ``--deploy`` counts the deploy-mode model
-(BN folded into the convs).
+NMS), as in the YOLO-MS paper; mmyolo and mmdet detectors (two-stage ones
+included) are counted by :func:`mmyoloms.analysis.get_complexity`.
+``--deploy`` counts the deploy-mode model (BN folded into the convs).
 """
 import argparse
 import os.path as osp
@@ -15,8 +17,7 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmyoloms.deploy import build_detector, deploy_model  # noqa: E402
-from mmyoloms.deploy.flops import get_complexity  # noqa: E402
+from mmyoloms.analysis import build_model, get_complexity  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -31,8 +32,9 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    model = build_detector(args.config)
+    model = build_model(args.config)
     if args.deploy:
+        from mmyoloms.deploy import deploy_model
         deploy_model(model, channels_last=False)
     info = get_complexity(model, tuple(args.shape))
     mode = 'deploy' if args.deploy else 'eager'

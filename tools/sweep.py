@@ -1,16 +1,24 @@
-"""Run an ablation sweep and collect AP, params, FLOPs and latency.
+"""Run an ablation sweep over seeds; collect AP, params, FLOPs and latency.
+
+Every run is trained once per seed (``<out>/<name>/seed<k>/``). The reports
+(``results.md``, ``results.csv``, ``summary.csv``, ``comparison.csv``,
+``results.png``) give per run the mean, std and 95 % t-interval over the
+seeds, and the difference to the reference run with a Welch interval and
+a verdict (better / worse / within noise).
 
 Examples:
-    # every ablation config, 12 epochs each
+    # every ablation config, rescaled to 12 epochs, three seeds each
     python tools/sweep.py 'configs/yoloms/ablations/*.py' --out work_dirs/sweep \\
-        --cfg-options train_cfg.max_epochs=12
+        --epochs 12 --seeds 0 1 2 \\
+        --reference yoloms-xs-k3579_syncbn_fast_8xb8-300e_coco
     # a sweep file (base config + named overrides)
     python tools/sweep.py configs/sweeps/shapes_demo.py --out work_dirs/sweep_demo
     # each run on 8 GPUs through torch.distributed.run
     python tools/sweep.py configs/sweeps/my_sweep.py --launcher pytorch --gpus 8
 
-Rerunning the same command skips finished runs and resumes an interrupted
-one from its latest checkpoint.
+Rerunning the same command skips finished (run, seed) pairs and resumes an
+interrupted one from its latest checkpoint; adding seeds trains only the
+new ones.
 """
 import argparse
 
@@ -19,11 +27,7 @@ from mmengine.config import DictAction
 from mmyoloms.sweep import Sweeper, collect_runs
 
 
-def _seed(text):
-    return None if text.lower() == 'none' else int(text)
-
-
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument(
@@ -31,12 +35,19 @@ def parse_args():
         help='config files, globs, or sweep files (defining `runs`)')
     parser.add_argument('--out', required=True, help='output directory')
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction, default={},
-        help='overrides for every run, "key=value" pairs')
+        '--seeds', type=int, nargs='+', default=[0],
+        help='train every run once per seed (randomness.seed); default 0')
     parser.add_argument(
-        '--seed', type=_seed, default=0,
-        help='randomness.seed of every run whose config sets none '
-        '(default 0); "none" lets mmengine draw one')
+        '--epochs', type=int,
+        help='rescale every schedule to this many epochs (warm-up, cosine '
+        'or step decay, validation/checkpoint intervals, pipeline switch)')
+    parser.add_argument(
+        '--reference',
+        help='run the others are compared with (default: the first run)')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction, default={},
+        help='overrides for every run, "key=value" pairs, applied after '
+        '--epochs')
     parser.add_argument(
         '--shape', type=int, nargs=2, metavar=('H', 'W'),
         help='input size for FLOPs and latency (default: the config\'s '
@@ -53,24 +64,28 @@ def parse_args():
                         help='interleaved timing rounds over all runs')
     parser.add_argument('--threads', type=int, default=2,
                         help='CPU threads for the latency measurement')
-    return parser.parse_args()
+    parser.add_argument('--title', help='title of results.md and the plot')
+    return parser.parse_args(argv)
 
 
-def main():
-    args = parse_args()
+def main(argv=None):
+    args = parse_args(argv)
     runs = collect_runs(args.inputs)
-    Sweeper(
+    return Sweeper(
         runs,
         args.out,
+        seeds=args.seeds,
+        epochs=args.epochs,
         cfg_options=args.cfg_options,
-        seed=args.seed,
+        reference=args.reference,
         shape=args.shape,
         launcher=args.launcher,
         gpus=args.gpus,
         latency=not args.no_latency,
         latency_repeat=args.latency_repeat,
         latency_rounds=args.latency_rounds,
-        threads=args.threads).run()
+        threads=args.threads,
+        title=args.title).run()
 
 
 if __name__ == '__main__':

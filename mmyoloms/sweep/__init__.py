@@ -1,8 +1,11 @@
-"""Ablation sweeps: train and evaluate a set of configs, collect a table."""
+"""Ablation sweeps: train a set of configs over seeds, collect AP, params,
+FLOPs and latency, and tell signal from seed noise."""
+from .report import write_reports
 from .runs import SweepRun, collect_runs, load_sweep_file
-from .sweeper import Sweeper, count_complexity, write_reports
+from .stats import summarize, verdict, welch_difference
+from .sweeper import Sweeper
 
 __all__ = [
-    'SweepRun', 'collect_runs', 'load_sweep_file', 'Sweeper',
-    'count_complexity', 'write_reports'
+    'SweepRun', 'collect_runs', 'load_sweep_file', 'Sweeper', 'summarize',
+    'verdict', 'welch_difference', 'write_reports'
 ]

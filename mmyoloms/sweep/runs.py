@@ -3,9 +3,11 @@ import glob
 import os.path as osp
 import re
 from dataclasses import dataclass, field
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 from mmengine.config import Config
+
+from ..engine.schedule import rescale_schedule
 
 
 @dataclass
@@ -22,14 +24,27 @@ class SweepRun:
     config: str
     overrides: Dict = field(default_factory=dict)
 
-    def build_config(self, cfg_options: Dict = None) -> Config:
-        """The run's config: file, then its overrides, then
-        ``cfg_options`` (dotted keys, applied to every run of a sweep)."""
+    def build_config(self,
+                     cfg_options: Optional[Dict] = None,
+                     epochs: Optional[int] = None,
+                     seed: Optional[int] = None) -> Config:
+        """The run's config, built in this order: the file, the run's
+        overrides, the schedule rescaled to ``epochs``
+        (:func:`~mmyoloms.engine.rescale_schedule`), ``cfg_options``
+        (dotted keys, applied to every run of a sweep, so they win over
+        the rescaled values) and ``randomness.seed = seed``."""
         cfg = Config.fromfile(self.config)
         if self.overrides:
             cfg.merge_from_dict(self.overrides)
+        if epochs is not None:
+            try:
+                cfg = rescale_schedule(cfg, epochs)
+            except ValueError as err:
+                raise ValueError(f'run {self.name} ({self.config}): {err}')
         if cfg_options:
             cfg.merge_from_dict(cfg_options)
+        if seed is not None:
+            cfg.merge_from_dict({'randomness.seed': seed})
         return cfg
 
 

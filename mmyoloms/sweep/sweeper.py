@@ -1,25 +1,35 @@
-"""Run a set of configs and collect AP, params, FLOPs and latency.
+"""Train a set of configs over several seeds; collect AP, cost and spread.
 
-For each :class:`~mmyoloms.sweep.runs.SweepRun`, in order:
+A sweep is a list of :class:`~mmyoloms.sweep.runs.SweepRun` s and a list of
+seeds. Every run is trained once per seed, seed by seed (seed 0 of every
+run, then seed 1, ...), so that an interrupted sweep still holds comparable
+runs. For each (run, seed):
 
-1. its config is dumped to ``<out>/<name>/config.py``;
-2. :mod:`mmyoloms.sweep.worker` trains it with the config's schedule and
-   evaluates it (mmdet's ``CocoMetric`` through the config), in a subprocess
-   or under ``torch.distributed.run`` (``launcher='pytorch'``);
-3. params and FLOPs are counted by ``mmengine.analysis``;
-4. the record goes to ``<out>/<name>/result.json``, and the tables and the
-   plot are rewritten.
+1. its config (file, run overrides, schedule rescaled to ``epochs``,
+   ``cfg_options``, ``randomness.seed``) is dumped to
+   ``<out>/<name>/seed<k>/config.py``;
+2. :mod:`mmyoloms.sweep.worker` trains it and evaluates it (mmdet's
+   ``CocoMetric`` through the config), in a subprocess or under
+   ``torch.distributed.run`` (``launcher='pytorch'``);
+3. the record goes to ``<out>/<name>/seed<k>/result.json``, and the reports
+   are rewritten.
 
-Then the trained checkpoints of all finished runs are timed together by the
-benchmark harness of :mod:`mmyoloms.deploy`, in interleaved rounds, so that
-a slow moment of the machine hits every run alike (``<out>/latency.json``
-holds its report); each invocation of the sweep measures them anew.
+Per run, params and FLOPs are counted once
+(:func:`mmyoloms.analysis.get_complexity`, cached in
+``<out>/<name>/complexity.json``). At the end one trained checkpoint per run
+is timed by the benchmark harness of :mod:`mmyoloms.deploy`, all runs side
+by side in interleaved rounds, so that a slow moment of the machine hits
+every run alike (``<out>/latency.json``); each invocation times anew.
+The reports (:mod:`mmyoloms.sweep.report`) give per run the mean, std and
+95 % t-interval over the seeds, and the difference to the reference run
+with a Welch interval and a verdict (:mod:`mmyoloms.sweep.stats`).
 
-A run with a ``result.json`` of status ``ok`` is not redone; an interrupted
-run resumes from its latest checkpoint. A failing run is recorded with its
-error and the sweep goes on.
+A (run, seed) with a ``result.json`` of status ``ok`` is not redone; an
+interrupted one resumes from its latest checkpoint; a failing one is
+recorded with its error and the sweep goes on. A directory trained with a
+different config (say another ``--epochs``) is an error, not silently
+reused.
 """
-import csv
 import json
 import os
 import os.path as osp
@@ -32,11 +42,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from mmengine.config import Config
 
 from ..utils import COCO_BBOX_METRICS
+from .report import write_reports
 from .runs import SweepRun
 
-COLUMNS = ('name', 'status', 'AP', 'AP50', 'AP75', 'APs', 'APm', 'APl',
-           'params_M', 'flops_G', 'forward_ms', 'latency_ms',
-           'latency_p90_ms', 'train_s', 'config', 'error')
 LATENCY_KEYS = (('forward_ms', 'forward', 'median_ms'),
                 ('latency_ms', 'forward+nms', 'median_ms'),
                 ('latency_p90_ms', 'forward+nms', 'p90_ms'))
@@ -58,103 +66,31 @@ def _error_line(log: str) -> str:
     return (log.strip().splitlines() or ['worker failed'])[-1]
 
 
-def count_complexity(cfg, shape: Tuple[int, int]) -> Tuple[float, float]:
-    """Params (M) and FLOPs (G, mmengine's MAC count) of ``cfg.model``."""
-    import torch
-    from mmengine.analysis import get_model_complexity_info
-    from mmengine.registry import DefaultScope, init_default_scope
-
-    from mmyolo.registry import MODELS
-    init_default_scope(cfg.get('default_scope', 'mmyolo'))
-    scope = DefaultScope.get_current_instance().scope_name
-    if scope == 'mmdet':
-        from mmdet.registry import MODELS as registry
-    else:
-        registry = MODELS
-    model = registry.build(cfg.model).eval()
-    with torch.no_grad():
-        info = get_model_complexity_info(
-            model, input_shape=(3, *shape), show_table=False,
-            show_arch=False)
-    return info['params'] / 1e6, info['flops'] / 1e9
+def _first_line(err: BaseException) -> str:
+    return (f'{type(err).__name__}: {err}'.splitlines() or [''])[0]
 
 
-def _plot(records: List[Dict], path: str) -> None:
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    ok = [r for r in records if r['status'] == 'ok']
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
-    for ax, key, label in ((axes[0], 'forward_ms',
-                            'forward latency (ms, batch 1, eager)'),
-                           (axes[1], 'params_M', 'params (M)')):
-        pts = [r for r in ok if r.get(key) is not None and
-               r.get('AP') is not None]
-        ax.scatter([r[key] for r in pts], [r['AP'] for r in pts])
-        for r in pts:
-            ax.annotate(r['name'], (r[key], r['AP']),
-                        textcoords='offset points', xytext=(4, 4),
-                        fontsize=8)
-        ax.set_xlabel(label)
-        ax.set_ylabel('bbox AP')
-        ax.grid(alpha=0.3)
-    axes[0].set_title('AP against latency')
-    axes[1].set_title('AP against params')
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
-def _fmt(value, digits: int) -> str:
-    if value is None:
-        return ''
-    if isinstance(value, float):
-        return f'{value:.{digits}f}'
-    return str(value)
-
-
-def write_reports(records: List[Dict], out_dir: str) -> None:
-    """``results.csv``, ``results.md`` and ``results.png`` in ``out_dir``."""
-    with open(osp.join(out_dir, 'results.csv'), 'w', newline='') as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction='ignore')
-        writer.writeheader()
-        for r in records:
-            writer.writerow({k: r.get(k) for k in COLUMNS})
-    digits = dict(AP=3, AP50=3, AP75=3, APs=3, APm=3, APl=3, params_M=3,
-                  flops_G=3, forward_ms=1, latency_ms=1, latency_p90_ms=1,
-                  train_s=0)
-    md_cols = [c for c in COLUMNS if c not in ('config', 'error')]
-    lines = ['| ' + ' | '.join(md_cols) + ' |',
-             '|' + '---|' * len(md_cols)]
-    for r in records:
-        lines.append('| ' + ' | '.join(
-            _fmt(r.get(c), digits.get(c, 3)) for c in md_cols) + ' |')
-    failed = [r for r in records if r['status'] != 'ok']
-    if failed:
-        lines += ['', 'Failed runs:', '']
-        lines += [f'- `{r["name"]}`: {r.get("error", "")}' for r in failed]
-    untimed = [r for r in records if r.get('latency_error')]
-    if untimed:
-        lines += ['', 'Latency not measured:', '']
-        lines += [f'- `{r["name"]}`: {r["latency_error"]}' for r in untimed]
-    with open(osp.join(out_dir, 'results.md'), 'w') as f:
-        f.write('\n'.join(lines) + '\n')
-    _plot(records, osp.join(out_dir, 'results.png'))
+def _positive_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f'{name} must be an int >= 1, got {value!r}')
+    return value
 
 
 class Sweeper:
-    """Runs :class:`SweepRun` s one after another and collects the results.
+    """Runs every :class:`SweepRun` once per seed and collects the results.
 
     Args:
         runs (Sequence[SweepRun]): The runs.
         out_dir (str): Where run directories and reports go.
-        cfg_options (dict, optional): Dotted-key overrides for every run
-            (e.g. a shorter schedule). Defaults to None.
-        seed (int, optional): ``randomness.seed`` of every run whose config
-            (file, run overrides and ``cfg_options``) sets none, so that the
-            runs start from the same random state and a rerun repeats a
-            run. None leaves such runs to mmengine, which draws a random
-            seed. Defaults to 0.
+        seeds (Sequence[int]): ``randomness.seed`` of each training of a
+            run; it replaces any seed a run's config sets. Defaults to (0, ).
+        epochs (int, optional): Rescale every run's schedule to this many
+            epochs (:func:`~mmyoloms.engine.rescale_schedule`); None keeps
+            the configs' schedules. Defaults to None.
+        cfg_options (dict, optional): Dotted-key overrides for every run,
+            applied after the rescaling. Defaults to None.
+        reference (str, optional): Name of the run the others are compared
+            with. Defaults to None (the first run).
         shape (tuple[int, int], optional): (H, W) for FLOPs and latency;
             defaults to the config's ``img_scale`` (else 640x640).
         launcher (str): ``'none'`` (one process) or ``'pytorch'`` (each run
@@ -167,14 +103,17 @@ class Sweeper:
             Defaults to 20.
         latency_rounds (int): Interleaved timing rounds. Defaults to 5.
         threads (int): CPU threads for timing. Defaults to 2.
+        title (str, optional): Title of the reports. Defaults to None.
         python (str): Interpreter for the worker. Defaults to this one.
     """
 
     def __init__(self,
                  runs: Sequence[SweepRun],
                  out_dir: str,
+                 seeds: Sequence[int] = (0, ),
+                 epochs: Optional[int] = None,
                  cfg_options: Optional[Dict] = None,
-                 seed: Optional[int] = 0,
+                 reference: Optional[str] = None,
                  shape: Optional[Tuple[int, int]] = None,
                  launcher: str = 'none',
                  gpus: int = 1,
@@ -182,23 +121,41 @@ class Sweeper:
                  latency_repeat: int = 20,
                  latency_rounds: int = 5,
                  threads: int = 2,
+                 title: Optional[str] = None,
                  python: str = sys.executable) -> None:
         if launcher not in ('none', 'pytorch'):
             raise ValueError(
                 f"launcher must be 'none' or 'pytorch', got {launcher!r}")
         # checked here, not after hours of training
         for key, value in dict(gpus=gpus, latency_repeat=latency_repeat,
-                               latency_rounds=latency_rounds).items():
-            if isinstance(value, bool) or not isinstance(
-                    value, int) or value < 1:
-                raise ValueError(f'{key} must be an int >= 1, got {value!r}')
+                               latency_rounds=latency_rounds,
+                               threads=threads).items():
+            _positive_int(value, key)
+        if epochs is not None:
+            _positive_int(epochs, 'epochs')
+        seeds = list(seeds)
+        if not seeds or any(
+                isinstance(s, bool) or not isinstance(s, int) or s < 0
+                for s in seeds):
+            raise ValueError(
+                f'seeds must be a non-empty list of ints >= 0, got {seeds!r}')
+        if len(set(seeds)) != len(seeds):
+            raise ValueError(f'seeds must not repeat, got {seeds}')
         self.runs = list(runs)
+        if not self.runs:
+            raise ValueError('a sweep needs at least one run')
+        names = [r.name for r in self.runs]
+        if reference is None:
+            reference = names[0]
+        if reference not in names:
+            raise ValueError(
+                f'reference {reference!r} is not a run of this sweep; runs: '
+                f'{names}')
         self.out_dir = out_dir
+        self.seeds = seeds
+        self.epochs = epochs
         self.cfg_options = dict(cfg_options or {})
-        if seed is not None and (isinstance(seed, bool)
-                                 or not isinstance(seed, int)):
-            raise ValueError(f'seed must be an int or None, got {seed!r}')
-        self.seed = seed
+        self.reference = reference
         self.shape = shape
         self.launcher = launcher
         self.gpus = gpus
@@ -206,8 +163,55 @@ class Sweeper:
         self.latency_repeat = latency_repeat
         self.latency_rounds = latency_rounds
         self.threads = threads
+        self.title = title
         self.python = python
 
+    # ------------------------------------------------------------- configs
+    def seed_dir(self, name: str, seed: int) -> str:
+        return osp.join(self.out_dir, name, f'seed{seed}')
+
+    def build_config(self, run: SweepRun, seed: int) -> Config:
+        return run.build_config(self.cfg_options, self.epochs, seed)
+
+    def check(self) -> None:
+        """Build every (run, seed) config before anything trains.
+
+        Raises:
+            ValueError: A config cannot be built (e.g. its schedule cannot
+                be rescaled), or a directory of this sweep was trained
+                with another config than the one this sweep would use.
+        """
+        problems = []
+        for run in self.runs:
+            try:
+                own = Config.fromfile(run.config)
+                if run.overrides:
+                    own.merge_from_dict(run.overrides)
+                own_seed = own.get('randomness', {}).get('seed')
+                if own_seed is not None:
+                    print(f'[sweep] {run.name}: its config sets '
+                          f'randomness.seed={own_seed}; the sweep sets '
+                          f'seeds {self.seeds} instead')
+                for seed in self.seeds:
+                    text = self.build_config(run, seed).pretty_text
+                    dumped = osp.join(self.seed_dir(run.name, seed),
+                                      'config.py')
+                    if osp.isfile(dumped):
+                        with open(dumped) as f:
+                            if f.read() != text:
+                                problems.append(
+                                    f'{run.name} seed {seed}: '
+                                    f'{dumped} holds another config than '
+                                    'this sweep gives the run (changed '
+                                    'options or config?); use another '
+                                    '--out or remove that directory')
+            except Exception as err:
+                problems.append(f'{run.name}: {_first_line(err)}')
+        if problems:
+            raise ValueError('cannot start the sweep:\n  ' +
+                             '\n  '.join(problems))
+
+    # ------------------------------------------------------------ training
     def _worker_cmd(self, config: str, work_dir: str, out: str) -> List[str]:
         worker = ['-m', 'mmyoloms.sweep.worker', config, '--work-dir',
                   work_dir, '--out', out]
@@ -225,92 +229,28 @@ class Sweeper:
         scale = cfg.get('img_scale', (640, 640))
         return int(scale[1]), int(scale[0])  # img_scale is (w, h)
 
-    def _benchmark(self, records: List[Dict],
-                   shape: Tuple[int, int]) -> dict:
-        from mmyoloms.deploy.benchmark import run_benchmark
-        return run_benchmark(
-            [
-                dict(name=r['name'],
-                     config=osp.join(self.out_dir, r['name'], 'config.py'),
-                     checkpoint=r['checkpoint']) for r in records
-            ],
-            backends=['pytorch'],
-            shape=shape,
-            threads=self.threads,
-            repeat=self.latency_repeat,
-            rounds=self.latency_rounds,
-            work_dir=osp.join(self.out_dir, 'benchmark'),
-            log=lambda msg: None)
-
-    def measure_latency(self, records: List[Dict]) -> None:
-        """Time the trained checkpoints of the finished runs, side by side.
-
-        Eager PyTorch, batch 1, at each run's FLOPs shape, by the benchmark
-        harness of :mod:`mmyoloms.deploy`, in ``latency_rounds``
-        interleaved rounds. Sets ``forward_ms`` (median of the network
-        alone), ``latency_ms`` and ``latency_p90_ms`` (median and p90 of
-        ``forward+nms``: network, box decoding and NMS) in each record. The
-        NMS share depends on how many boxes pass the score threshold, so it
-        varies with training; ``forward_ms`` compares the architectures.
-        A run that cannot be timed gets ``latency_error`` instead.
-        """
-        groups: Dict[Tuple[int, int], List[Dict]] = {}
-        for r in records:
-            for key, _, _ in LATENCY_KEYS:  # no figure of an earlier sweep
-                r.pop(key, None)
-            r.pop('latency_error', None)
-            if r['status'] == 'ok':
-                groups.setdefault(tuple(r['shape']), []).append(r)
-        reports = []
-        for shape, group in groups.items():
-            names = ', '.join(r['name'] for r in group)
-            print(f'[sweep] timing {names} at {shape[0]}x{shape[1]}, '
-                  f'{self.latency_rounds} rounds')
-            try:
-                reports.append(self._benchmark(group, shape))
-            except Exception:  # find the run(s) that cannot be timed
-                for r in group:
-                    try:
-                        reports.append(self._benchmark([r], shape))
-                    except Exception as err:
-                        r['latency_error'] = \
-                            f'{type(err).__name__}: {err}'.splitlines()[0]
-                        print(f'[sweep] {r["name"]}: latency FAILED: '
-                              f'{r["latency_error"]}')
-        by_name = {r['name']: r for r in records}
-        for report in reports:
-            for row in report['results']:
-                record = by_name[row['model']]
-                for key, stage, stat in LATENCY_KEYS:
-                    if row['stage'] == stage:
-                        record[key] = row[stat]
-        with open(osp.join(self.out_dir, 'latency.json'), 'w') as f:
-            json.dump(reports, f, indent=2)
-
-    def run_one(self, run: SweepRun) -> Dict:
-        run_dir = osp.join(self.out_dir, run.name)
+    def run_one(self, run: SweepRun, seed: int) -> Dict:
+        """Train and evaluate one (run, seed), or read its earlier result."""
+        run_dir = self.seed_dir(run.name, seed)
         result_file = osp.join(run_dir, 'result.json')
+        label = f'{run.name} seed {seed}'
         if osp.isfile(result_file):
             with open(result_file) as f:
                 record = json.load(f)
             if record.get('status') == 'ok':
-                print(f'[sweep] {run.name}: done before, skipped')
-                if 'shape' not in record:  # written before shapes were kept
-                    record['shape'] = self._shape(
-                        Config.fromfile(osp.join(run_dir, 'config.py')))
+                print(f'[sweep] {label}: done before, skipped')
                 return record
         os.makedirs(run_dir, exist_ok=True)
-        record = dict(name=run.name, config=run.config, status='failed')
+        record = dict(name=run.name, seed=seed, config=run.config,
+                      status='failed')
         try:
-            cfg = run.build_config(self.cfg_options)
-            if self.seed is not None and cfg.get('randomness', {}).get(
-                    'seed') is None:
-                cfg.merge_from_dict({'randomness.seed': self.seed})
+            cfg = self.build_config(run, seed)
             config_path = osp.join(run_dir, 'config.py')
             cfg.dump(config_path)
+            record['shape'] = list(self._shape(cfg))
             metrics_file = osp.join(run_dir, 'metrics.json')
             log_file = osp.join(run_dir, 'worker.log')
-            print(f'[sweep] {run.name}: training ({log_file})')
+            print(f'[sweep] {label}: training ({log_file})')
             start = time.perf_counter()
             with open(log_file, 'a') as log:
                 proc = subprocess.run(
@@ -324,31 +264,145 @@ class Sweeper:
             with open(metrics_file) as f:
                 worker_out = json.load(f)
             for key, metric in COCO_BBOX_METRICS:
-                record[key] = worker_out['metrics'].get(metric)
+                value = worker_out['metrics'].get(metric)
+                # pycocotools' -1: no ground truth of that size, no figure
+                record[key] = None if value is None or value < 0 else value
             record['checkpoint'] = worker_out['checkpoint']
-            record['shape'] = self._shape(cfg)
-            record['params_M'], record['flops_G'] = count_complexity(
-                cfg, record['shape'])
             record['status'] = 'ok'
+            print(f'[sweep] {label}: AP {record["AP"]}')
         except Exception as err:  # recorded; the sweep goes on
-            record['error'] = f'{type(err).__name__}: {err}'.splitlines()[0]
+            record['error'] = _first_line(err)
             with open(osp.join(run_dir, 'error.txt'), 'w') as f:
                 f.write(traceback.format_exc())
-            print(f'[sweep] {run.name}: FAILED: {record["error"]}')
+            print(f'[sweep] {label}: FAILED: {record["error"]}')
         with open(result_file, 'w') as f:
             json.dump(record, f, indent=2)
         return record
 
+    # ---------------------------------------------------- per-run figures
+    def complexity(self, run: SweepRun, records: Sequence[Dict]) -> Dict:
+        """Params (M) and FLOPs (G) of a run's model at its timing shape,
+        counted once (``<out>/<name>/complexity.json``), from the config of
+        its first finished seed."""
+        from ..analysis import get_complexity
+        ok = [r for r in records if r['name'] == run.name and
+              r['status'] == 'ok']
+        if not ok:
+            return {}
+        shape = list(ok[0]['shape'])
+        cache = osp.join(self.out_dir, run.name, 'complexity.json')
+        if osp.isfile(cache):
+            with open(cache) as f:
+                cached = json.load(f)
+            if cached.get('shape') == shape:
+                return cached
+        config = osp.join(self.seed_dir(run.name, ok[0]['seed']),
+                          'config.py')
+        try:
+            info = get_complexity(config, tuple(shape))
+        except Exception as err:  # the trained results still count
+            print(f'[sweep] {run.name}: params/FLOPs FAILED: '
+                  f'{_first_line(err)}')
+            return dict(complexity_error=_first_line(err))
+        figures = dict(shape=shape, params_M=info['params'] / 1e6,
+                       flops_G=info['flops'] / 1e9)
+        with open(cache, 'w') as f:
+            json.dump(figures, f, indent=2)
+        return figures
+
+    def _benchmark(self, entries: List[Dict], shape: Tuple[int, int]) -> dict:
+        from mmyoloms.deploy.benchmark import run_benchmark
+        return run_benchmark(
+            entries,
+            backends=['pytorch'],
+            shape=shape,
+            threads=self.threads,
+            repeat=self.latency_repeat,
+            rounds=self.latency_rounds,
+            work_dir=osp.join(self.out_dir, 'benchmark'),
+            log=lambda msg: None)
+
+    def measure_latency(self, records: Sequence[Dict],
+                        runs: Dict[str, Dict]) -> None:
+        """Time one trained checkpoint per run (its first finished seed),
+        all runs side by side.
+
+        Eager PyTorch, batch 1, at each run's FLOPs shape, by the benchmark
+        harness of :mod:`mmyoloms.deploy`, in ``latency_rounds``
+        interleaved rounds. Sets ``forward_ms`` (median of the network
+        alone), ``latency_ms`` and ``latency_p90_ms`` (median and p90 of
+        ``forward+nms``: network, box decoding and NMS) in ``runs[name]``.
+        The network's latency does not depend on the seed; the NMS share
+        depends on how many boxes pass the score threshold, so it varies
+        with training: ``forward_ms`` compares the architectures. A run
+        that cannot be timed gets ``latency_error`` instead.
+        """
+        groups: Dict[Tuple[int, int], List[Dict]] = {}
+        for name, info in runs.items():
+            for key, _, _ in LATENCY_KEYS:  # no figure of an earlier call
+                info.pop(key, None)
+            info.pop('latency_error', None)
+            ok = [r for r in records if r['name'] == name and
+                  r['status'] == 'ok']
+            if ok:
+                groups.setdefault(tuple(ok[0]['shape']), []).append(
+                    dict(name=name,
+                         config=osp.join(
+                             self.seed_dir(name, ok[0]['seed']),
+                             'config.py'),
+                         checkpoint=ok[0]['checkpoint']))
+        reports = []
+        for shape, entries in groups.items():
+            names = ', '.join(e['name'] for e in entries)
+            print(f'[sweep] timing {names} at {shape[0]}x{shape[1]}, '
+                  f'{self.latency_rounds} rounds')
+            try:
+                reports.append(self._benchmark(entries, shape))
+            except Exception:  # find the run(s) that cannot be timed
+                for entry in entries:
+                    try:
+                        reports.append(self._benchmark([entry], shape))
+                    except Exception as err:
+                        runs[entry['name']]['latency_error'] = \
+                            _first_line(err)
+                        print(f'[sweep] {entry["name"]}: latency FAILED: '
+                              f'{_first_line(err)}')
+        for report in reports:
+            for row in report['results']:
+                info = runs[row['model']]
+                for key, stage, stat in LATENCY_KEYS:
+                    if row['stage'] == stage:
+                        info[key] = row[stat]
+        with open(osp.join(self.out_dir, 'latency.json'), 'w') as f:
+            json.dump(reports, f, indent=2)
+
+    # ---------------------------------------------------------------- all
+    def report(self, records: Sequence[Dict], runs: Dict[str, Dict]) -> None:
+        write_reports(records, runs, self.out_dir, self.reference,
+                      self.seeds, [r.name for r in self.runs], self.title)
+
     def run(self) -> List[Dict]:
+        """Train every (run, seed), count, time, write the reports.
+
+        Returns:
+            list[dict]: The per-(run, seed) records.
+        """
+        self.check()
         os.makedirs(self.out_dir, exist_ok=True)
-        records = []
+        start = time.perf_counter()
+        records: List[Dict] = []
+        runs: Dict[str, Dict] = {r.name: {} for r in self.runs}
+        for seed in self.seeds:
+            for run in self.runs:
+                records.append(self.run_one(run, seed))
+                self.report(records, runs)
         for run in self.runs:
-            records.append(self.run_one(run))
-            write_reports(records, self.out_dir)
+            runs[run.name].update(self.complexity(run, records))
         if self.latency:
-            self.measure_latency(records)
-            write_reports(records, self.out_dir)
-        print(f'[sweep] {sum(r["status"] == "ok" for r in records)}/'
-              f'{len(records)} runs ok; results in '
+            self.measure_latency(records, runs)
+        self.report(records, runs)
+        ok = sum(r['status'] == 'ok' for r in records)
+        print(f'[sweep] {ok}/{len(records)} trainings ok '
+              f'({time.perf_counter() - start:.0f} s); results in '
               f'{osp.join(self.out_dir, "results.md")}')
         return records

@@ -1,0 +1,287 @@
+"""The tables and the plot of a sweep, from its per-seed records.
+
+Files written to the sweep's output directory:
+
+* ``results.csv``: one row per (run, seed): status, the six COCO AP
+  figures, training time, error;
+* ``summary.csv``: one row per run: seeds finished, mean, std and 95 %
+  t-interval of every AP figure, params, FLOPs, latency, mean training
+  time;
+* ``comparison.csv``: one row per (run, metric): difference of means to
+  the reference run, its 95 % Welch interval, degrees of freedom and the
+  verdict (:mod:`mmyoloms.sweep.stats`);
+* ``results.md``: the same as readable tables;
+* ``results.png``: AP (mean and 95 % interval over the seeds) against
+  forward latency and against params, the reference marked.
+"""
+import csv
+import os.path as osp
+from typing import Dict, List, Optional, Sequence
+
+from ..utils import COCO_BBOX_METRICS
+from .stats import REFERENCE, summarize, verdict, welch_difference
+
+METRICS = tuple(key for key, _ in COCO_BBOX_METRICS)
+RUN_FIGURES = ('params_M', 'flops_G', 'forward_ms', 'latency_ms',
+               'latency_p90_ms')
+RESULT_COLUMNS = ('name', 'seed', 'status') + METRICS + ('train_s', 'config',
+                                                         'error')
+SUMMARY_COLUMNS = ('name', 'seeds', 'seeds_ok') + tuple(
+    f'{m}_{s}' for m in METRICS
+    for s in ('mean', 'std', 'ci95_low', 'ci95_high')) + RUN_FIGURES + (
+        'train_s_mean', )
+COMPARISON_COLUMNS = ('name', 'reference', 'metric', 'n', 'n_ref', 'diff',
+                      'ci95_low', 'ci95_high', 'dof', 'verdict')
+
+
+def _ok_values(records: Sequence[Dict], name: str, key: str) -> list:
+    return [
+        r.get(key) for r in records
+        if r['name'] == name and r['status'] == 'ok'
+    ]
+
+
+def summarize_runs(records: Sequence[Dict], runs: Dict[str, Dict],
+                   names: Sequence[str]) -> List[Dict]:
+    """One summary row per run name (see ``SUMMARY_COLUMNS``).
+
+    Args:
+        records (Sequence[dict]): Per-seed records (``name``, ``seed``,
+            ``status``, metrics, ``train_s``).
+        runs (dict): Per-run figures by name (params, FLOPs, latency).
+        names (Sequence[str]): Run names, in table order.
+    """
+    rows = []
+    for name in names:
+        mine = [r for r in records if r['name'] == name]
+        row = dict(name=name, seeds=len(mine),
+                   seeds_ok=sum(r['status'] == 'ok' for r in mine))
+        for metric in METRICS:
+            s = summarize(_ok_values(records, name, metric))
+            row.update({
+                f'{metric}_mean': s['mean'],
+                f'{metric}_std': s['std'],
+                f'{metric}_ci95_low': s['ci_low'],
+                f'{metric}_ci95_high': s['ci_high']
+            })
+        for key in RUN_FIGURES:
+            row[key] = runs.get(name, {}).get(key)
+        row['train_s_mean'] = summarize(_ok_values(records, name,
+                                                   'train_s'))['mean']
+        rows.append(row)
+    return rows
+
+
+def compare_runs(records: Sequence[Dict], names: Sequence[str],
+                 reference: str) -> List[Dict]:
+    """One comparison row per (run, metric) against ``reference``."""
+    rows = []
+    for name in names:
+        for metric in METRICS:
+            if name == reference:
+                rows.append(dict(name=name, reference=reference,
+                                 metric=metric, verdict=REFERENCE))
+                continue
+            d = welch_difference(
+                _ok_values(records, name, metric),
+                _ok_values(records, reference, metric))
+            rows.append(
+                dict(name=name, reference=reference, metric=metric,
+                     n=d['n'], n_ref=d['n_ref'], diff=d['diff'],
+                     ci95_low=d['ci_low'], ci95_high=d['ci_high'],
+                     dof=d['dof'], verdict=verdict(d)))
+    return rows
+
+
+def _write_csv(path: str, columns: Sequence[str], rows: Sequence[Dict]):
+    with open(path, 'w', newline='') as f:
+        writer = csv.DictWriter(f, fieldnames=columns, extrasaction='ignore')
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: row.get(k) for k in columns})
+
+
+def _num(value, digits: int = 3, sign: bool = False) -> str:
+    if value is None:
+        return '–'
+    return f'{value:+.{digits}f}' if sign else f'{value:.{digits}f}'
+
+
+def _mean_ci(row: Dict, metric: str) -> str:
+    mean, low = row[f'{metric}_mean'], row[f'{metric}_ci95_low']
+    if mean is None:
+        return '–'
+    if low is None:
+        return _num(mean)
+    return f'{mean:.3f} ± {mean - low:.3f}'
+
+
+def _markdown(records: Sequence[Dict], summary: Sequence[Dict],
+              comparison: Sequence[Dict], reference: str,
+              seeds: Sequence[int], runs: Dict[str, Dict],
+              title: Optional[str]) -> str:
+    lines = [f'# {title or "Sweep results"}', '']
+    lines += [
+        f'{len(summary)} runs, seeds {", ".join(map(str, seeds))}; '
+        f'reference run: `{reference}`.', ''
+    ]
+    lines += [
+        '## Runs', '',
+        'AP figures: mean over the seeds that finished ± half-width of the '
+        '95 % t-interval of the mean (`summary.csv` holds the std and '
+        'the interval ends). Params and FLOPs (mmengine, multiply-adds) '
+        'at the latency input size; forward: median latency of the '
+        'network alone, batch 1; latency / p90: network, box decoding and '
+        'NMS.', ''
+    ]
+    head = ['run', 'seeds ok', *METRICS, 'AP std', 'params (M)',
+            'FLOPs (G)', 'forward (ms)', 'latency (ms)', 'p90 (ms)',
+            'train (s)']
+    lines += ['| ' + ' | '.join(head) + ' |',
+              '|' + '---|' * len(head)]
+    for row in summary:
+        name = row['name'] + (' (reference)' if row['name'] == reference
+                              else '')
+        cells = [name, f'{row["seeds_ok"]}/{row["seeds"]}']
+        cells += [_mean_ci(row, m) for m in METRICS]
+        cells += [_num(row['AP_std']), _num(row['params_M']),
+                  _num(row['flops_G']), _num(row['forward_ms'], 1),
+                  _num(row['latency_ms'], 1), _num(row['latency_p90_ms'], 1),
+                  _num(row['train_s_mean'], 0)]
+        lines.append('| ' + ' | '.join(cells) + ' |')
+
+    lines += [
+        '', f'## Against `{reference}`', '',
+        'Difference of means (run − reference) with its 95 % Welch '
+        'interval. Verdict on AP: *better* / *worse* when the interval '
+        'excludes 0, *within noise at this budget* when it contains 0; no '
+        'verdict with fewer than 2 seeds on a side. Each interval is at '
+        '95 % on its own: of k comparisons between runs that do not '
+        'differ, about 0.05·k come out better or worse by chance.', ''
+    ]
+    head = ['run', 'verdict (AP)', *[f'Δ{m}' for m in METRICS]]
+    lines += ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
+    by_key = {(r['name'], r['metric']): r for r in comparison}
+    for row in summary:
+        name = row['name']
+        if name == reference:
+            continue
+        cells = [name, by_key[(name, 'AP')]['verdict']]
+        for metric in METRICS:
+            c = by_key[(name, metric)]
+            if c['diff'] is None:
+                cells.append('–')
+            elif c['ci95_low'] is None:
+                cells.append(_num(c['diff'], sign=True))
+            else:
+                mark = {'better': ' ↑', 'worse': ' ↓'}.get(c['verdict'], '')
+                cells.append(f'{_num(c["diff"], sign=True)} '
+                             f'[{_num(c["ci95_low"], sign=True)}, '
+                             f'{_num(c["ci95_high"], sign=True)}]{mark}')
+        lines.append('| ' + ' | '.join(cells) + ' |')
+
+    lines += ['', '## Per seed', '']
+    head = ['run', 'seed', 'status', *METRICS, 'train (s)']
+    lines += ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
+    for r in records:
+        cells = [r['name'], str(r['seed']), r['status']]
+        cells += [_num(r.get(m)) for m in METRICS]
+        cells.append(_num(r.get('train_s'), 0))
+        lines.append('| ' + ' | '.join(cells) + ' |')
+
+    failed = [r for r in records if r['status'] != 'ok']
+    if failed:
+        lines += ['', 'Failed:', '']
+        lines += [
+            f'- `{r["name"]}` seed {r["seed"]}: {r.get("error", "")}'
+            for r in failed
+        ]
+    notes = [(name, key, info[key]) for name, info in runs.items()
+             for key in ('latency_error', 'complexity_error')
+             if info.get(key)]
+    if notes:
+        lines += ['', 'Not measured:', '']
+        lines += [
+            f'- `{name}`: {"latency" if key == "latency_error" else "params/FLOPs"}'
+            f' ({error})' for name, key, error in notes
+        ]
+    return '\n'.join(lines) + '\n'
+
+
+def plot(summary: Sequence[Dict], reference: str, path: str,
+         title: Optional[str] = None) -> None:
+    """AP (mean, 95 % interval) against forward latency and params."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5))
+    for ax, key, label in ((axes[0], 'forward_ms',
+                            'forward latency (ms, batch 1, CPU, eager)'),
+                           (axes[1], 'params_M', 'params (M)')):
+        for row in summary:
+            x, y = row.get(key), row.get('AP_mean')
+            if x is None or y is None:
+                continue
+            low, high = row['AP_ci95_low'], row['AP_ci95_high']
+            yerr = None if low is None else [[y - low], [high - y]]
+            ref = row['name'] == reference
+            ax.errorbar(
+                x, y, yerr=yerr, fmt='*' if ref else 'o',
+                markersize=13 if ref else 6, capsize=4,
+                color='tab:red' if ref else 'tab:blue', ecolor='0.45')
+            ax.annotate(row['name'] + (' (reference)' if ref else ''),
+                        (x, y), textcoords='offset points', xytext=(6, 5),
+                        fontsize=9)
+        ax.set_xlabel(label, fontsize=11)
+        ax.set_ylabel('COCO bbox AP (mean, 95 % CI over seeds)',
+                      fontsize=11)
+        ax.grid(alpha=0.3)
+        ax.margins(x=0.25, y=0.15)
+    axes[0].set_title('AP against latency')
+    axes[1].set_title('AP against params')
+    if title:
+        fig.suptitle(title, fontsize=12)
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+
+
+def write_reports(records: Sequence[Dict],
+                  runs: Dict[str, Dict],
+                  out_dir: str,
+                  reference: str,
+                  seeds: Sequence[int],
+                  names: Optional[Sequence[str]] = None,
+                  title: Optional[str] = None) -> List[Dict]:
+    """Write every report file of a sweep (see the module docstring).
+
+    Args:
+        records (Sequence[dict]): Per-(run, seed) records.
+        runs (dict): Per-run figures by name (params, FLOPs, latency and
+            their errors).
+        out_dir (str): Output directory.
+        reference (str): Name of the reference run.
+        seeds (Sequence[int]): The sweep's seeds.
+        names (Sequence[str], optional): Run order; defaults to the order
+            of first appearance in ``records``.
+        title (str, optional): Title of ``results.md`` and the plot.
+
+    Returns:
+        list[dict]: The summary rows.
+    """
+    if names is None:
+        names = list(dict.fromkeys(r['name'] for r in records))
+    order = {name: i for i, name in enumerate(names)}
+    records = sorted(records, key=lambda r: (order[r['name']], r['seed']))
+    summary = summarize_runs(records, runs, names)
+    comparison = compare_runs(records, names, reference)
+    _write_csv(osp.join(out_dir, 'results.csv'), RESULT_COLUMNS, records)
+    _write_csv(osp.join(out_dir, 'summary.csv'), SUMMARY_COLUMNS, summary)
+    _write_csv(osp.join(out_dir, 'comparison.csv'), COMPARISON_COLUMNS,
+               comparison)
+    with open(osp.join(out_dir, 'results.md'), 'w') as f:
+        f.write(
+            _markdown(records, summary, comparison, reference, seeds, runs,
+                      title))
+    plot(summary, reference, osp.join(out_dir, 'results.png'), title)
+    return summary
