@@ -200,3 +200,41 @@ def test_300e_schedule():
     assert cfg.model == base.model
     assert cfg.train_dataloader == base.train_dataloader
     assert cfg.optim_wrapper == base.optim_wrapper
+
+
+def _strip(value, drop=('_scope_', '_delete_')):
+    """A config value without merge/scope markers (plain dicts/lists)."""
+    if isinstance(value, dict):
+        return {k: _strip(v, drop) for k, v in value.items() if k not in drop}
+    if isinstance(value, (list, tuple)):
+        return [_strip(v, drop) for v in value]
+    return value
+
+
+def test_shapes_config_is_the_coco_model_on_the_xs_shapes_schedule():
+    """configs/shapes/yolov8-ms_n...: YOLOv8-MS-n with 5 classes on exactly
+    the data, schedule, optimizer and hooks of the YOLO-MS-XS shapes
+    config."""
+    shapes_dir = osp.join(REPO_ROOT, 'configs', 'shapes')
+    cfg = Config.fromfile(
+        osp.join(shapes_dir, 'yolov8-ms_n_fast_1xb8-10e_shapes.py'))
+    xs = Config.fromfile(
+        osp.join(shapes_dir, 'yoloms-xs_fast_1xb8-10e_shapes.py'))
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader',
+                'val_evaluator', 'test_evaluator', 'param_scheduler',
+                'train_cfg', 'val_cfg', 'test_cfg', 'default_hooks',
+                'custom_hooks', 'env_cfg', 'model_wrapper_cfg', 'img_scale',
+                'optim_wrapper', 'auto_scale_lr'):
+        assert cfg[key] == xs[key], key
+    # the COCO model but for the class count and plain BN (CPU DDP)
+    model = _strip(cfg.model.to_dict())
+    assert model.pop('use_syncbn') is False
+    assert model['bbox_head']['head_module'].pop('num_classes') == 5
+    assert model['train_cfg']['assigner'].pop('num_classes') == 5
+    coco = _strip(_cfg(V8).model.to_dict())
+    coco['bbox_head']['head_module'].pop('num_classes')
+    coco['train_cfg']['assigner'].pop('num_classes')
+    assert model == coco
+    detector = MODELS.build(cfg.model)
+    assert detector.bbox_head.num_classes == 5
+    assert Config.fromstring(cfg.pretty_text, '.py').model == cfg.model
