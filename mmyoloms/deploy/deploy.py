@@ -20,6 +20,8 @@ def deploy_model(model: nn.Module,
 
     1. Every BatchNorm after a conv is folded into it
        (:func:`fold_batch_norms`); a BN that cannot be folded is an error.
+       RepVGG blocks (YOLOv6-MS's stem) first merge their branches into
+       one conv (mmyolo's ``RepVGGBlock.switch_to_deploy``).
     2. With ``channel_multiple``, odd hidden widths of conv chains are
        zero-padded to a multiple of it (:func:`pad_channels`), for
        kernels that want aligned widths. Measured here: neutral for
@@ -43,6 +45,9 @@ def deploy_model(model: nn.Module,
         nn.Module: ``model``, in eval mode.
     """
     model.eval()
+    from mmyolo.models.layers import RepVGGBlock
+    for block in [m for m in model.modules() if isinstance(m, RepVGGBlock)]:
+        block.switch_to_deploy()
     fold_batch_norms(model)
     left = count_batch_norms(model)
     if left:
