@@ -70,7 +70,8 @@ def _unflatten(flat, prefix):
         node = root
         for part, nxt in zip(parts[:-1], parts[1:]):
             if isinstance(node, dict):
-                node = node.setdefault(part, [] if isinstance(nxt, int) else {})
+                node = node.setdefault(part,
+                                       [] if isinstance(nxt, int) else {})
             else:
                 while len(node) <= part:
                     node.append([] if isinstance(nxt, int) else {})

@@ -22,19 +22,13 @@ class YOLOv6MSPAFPN(YOLOv6RepPAFPN):
 
     .. code:: text
 
-        C5 -1x1-> R5 -------------------------------------------+
-              | upT (2x2 s2 transposed conv)                     |
-              v                                                  |
-        cat(., C4) -> MSBlock -> 1x1 -> T4 -----------------+    |
-                                 | upT                      |    |
-                                 v                          |    |
-        cat(., C3) ----------> MSBlock -> P3 ----------------------> out0
-                                          | 3x3 s2          |    |
-                                          v                 |    |
-                                         cat(., T4) -> MSBlock -> P4 -> out1
-                                                                | 3x3 s2
-                                                                v
-                                                  cat(., R5) -> MSBlock -> P5 -> out2
+        R5 = 1x1 conv(C5)
+        T4 = 1x1 conv(MSBlock(cat[upT(R5), C4]))
+        P3 = MSBlock(cat[upT(T4), C3])               -> out0 (stride 8)
+        P4 = MSBlock(cat[down(P3), T4])              -> out1 (stride 16)
+        P5 = MSBlock(cat[down(P4), R5])              -> out2 (stride 32)
+
+        upT: 2x2 stride-2 transposed conv, down: 3x3 stride-2 conv
 
     Channels (nominal): R5 ``out[1]``; the upper top-down block maps
     ``out[1] + in[1] -> out[1]`` and its 1x1 conv to ``out[0]`` (T4); the

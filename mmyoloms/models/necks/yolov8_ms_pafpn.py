@@ -22,20 +22,12 @@ class YOLOv8MSPAFPN(YOLOv8PAFPN):
 
     .. code:: text
 
-        C5 ----------------------------+--------------------------------+
-         | up x2                       |                                |
-         v                             |                                |
-        cat(., C4) -> MSBlock -> T4 ---+--------------------+           |
-                                 | up x2                    |           |
-                                 v                          |           |
-        cat(., C3) ------> MSBlock -> P3 ----------------------> out0   |
-                                       | 3x3 s2             |           |
-                                       v                    |           |
-                                      cat(., T4) -> MSBlock -> P4 -> out1
-                                                             | 3x3 s2   |
-                                                             v          |
-                                                            cat(., C5) -> MSBlock
-                                                                 -> P5 -> out2
+        T4 = MSBlock(cat[up(C5), C4])
+        P3 = MSBlock(cat[up(T4), C3])                -> out0 (stride 8)
+        P4 = MSBlock(cat[down(P3), T4])              -> out1 (stride 16)
+        P5 = MSBlock(cat[down(P4), C5])              -> out2 (stride 32)
+
+        up: nearest x2, down: 3x3 stride-2 conv
 
     Widths are ``make_divisible(c, widen_factor)`` (multiples of 8) of the
     nominal ``in_channels`` (backbone levels) and ``out_channels``
