@@ -8,6 +8,7 @@ from mmdet.utils import ConfigType, OptMultiConfig
 
 from mmyolo.models.necks import YOLOv6RepPAFPN
 from mmyolo.registry import MODELS
+from ..layers.split_channels import check_kernel_sizes
 from ..utils import build_block, copy_cfg
 
 
@@ -96,7 +97,7 @@ class YOLOv6MSPAFPN(YOLOv6RepPAFPN):
                 raise ValueError(
                     f'{name} must give three levels (YOLOv6\'s RepPAFPN '
                     f'has three), got {value!r}')
-        self.kernel_sizes = list(kernel_sizes)
+        self.kernel_sizes = check_kernel_sizes(kernel_sizes)
         self.in_expand_ratio = in_expand_ratio
         self.mid_expand_ratio = mid_expand_ratio
         self.in_down_ratio = in_down_ratio

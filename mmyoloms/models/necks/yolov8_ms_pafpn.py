@@ -9,6 +9,7 @@ from mmdet.utils import ConfigType, OptMultiConfig
 from mmyolo.models.necks import YOLOv8PAFPN
 from mmyolo.models.utils import make_divisible
 from mmyolo.registry import MODELS
+from ..layers.split_channels import check_kernel_sizes
 from ..utils import build_block, copy_cfg
 
 
@@ -96,7 +97,7 @@ class YOLOv8MSPAFPN(YOLOv8PAFPN):
             raise ValueError(
                 f'out_channels must have one entry per level of in_channels '
                 f'({len(in_channels)}), got {out_channels!r}')
-        self.kernel_sizes = list(kernel_sizes)
+        self.kernel_sizes = check_kernel_sizes(kernel_sizes)
         self.in_expand_ratio = in_expand_ratio
         self.mid_expand_ratio = mid_expand_ratio
         self.in_down_ratio = in_down_ratio

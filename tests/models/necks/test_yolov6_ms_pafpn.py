@@ -125,6 +125,7 @@ def test_freeze_all():
     (dict(deepen_factor=0.1), 'layers_num'),
     (dict(kernel_sizes=[1, 2, 3]), 'kernel_sizes'),
     (dict(kernel_sizes=[1, (3, 5)]), 'kernel_sizes'),
+    (dict(kernel_sizes=3), 'kernel_sizes'),
 ])
 def test_bad_arguments(kwargs, name):
     args = dict(T)

@@ -108,6 +108,7 @@ def test_freeze_all():
     (dict(out_channels=[320, 640]), 'out_channels'),
     (dict(deepen_factor=0.1), 'layers_num'),
     (dict(in_down_ratio=0), 'in_down_ratio'),
+    (dict(kernel_sizes=3), 'kernel_sizes'),
 ])
 def test_bad_arguments(kwargs, name):
     args = dict(N)
