@@ -19,23 +19,27 @@ class SweepRun:
         config (str): Config file the run starts from.
         overrides (dict): Nested overrides merged into that config with
             MMEngine's rules (``_delete_=True`` replaces a dict).
+        common (dict): Overrides shared by the runs of a sweep file
+            (its ``common_cfg``), merged before ``overrides``.
     """
     name: str
     config: str
     overrides: Dict = field(default_factory=dict)
+    common: Dict = field(default_factory=dict)
 
     def build_config(self,
                      cfg_options: Optional[Dict] = None,
                      epochs: Optional[int] = None,
                      seed: Optional[int] = None) -> Config:
-        """The run's config, built in this order: the file, the run's
-        overrides, the schedule rescaled to ``epochs``
+        """The run's config, built in this order: the file, the common
+        overrides of its sweep file, the run's overrides, the schedule rescaled to ``epochs``
         (:func:`~mmyoloms.engine.rescale_schedule`), ``cfg_options``
         (dotted keys, applied to every run of a sweep, so they win over
         the rescaled values) and ``randomness.seed = seed``."""
         cfg = Config.fromfile(self.config)
-        if self.overrides:
-            cfg.merge_from_dict(self.overrides)
+        for overrides in (self.common, self.overrides):
+            if overrides:
+                cfg.merge_from_dict(overrides)
         if epochs is not None:
             try:
                 cfg = rescale_schedule(cfg, epochs)
@@ -46,6 +50,11 @@ class SweepRun:
         if seed is not None:
             cfg.merge_from_dict({'randomness.seed': seed})
         return cfg
+
+
+def _plain_dict(overrides) -> Dict:
+    return overrides.to_dict() if hasattr(overrides, 'to_dict') \
+        else dict(overrides)
 
 
 def _name_from_path(path: str) -> str:
@@ -66,9 +75,11 @@ def load_sweep_file(path: str) -> List[SweepRun]:
     ``base`` is a config path (relative to the sweep file); ``runs`` is a
     list of dicts, each with a ``name``, optional ``config`` (another config
     file instead of ``base``, e.g. a peer detector) and optional ``cfg``
-    (overrides, in MMEngine config syntax)::
+    (overrides, in MMEngine config syntax); the optional ``common_cfg``
+    holds overrides for every run, merged before each run's ``cfg``::
 
         base = '../shapes/yoloms-xs_fast_1xb8-10e_shapes.py'
+        common_cfg = dict(train_dataloader=dict(batch_size=16))
         runs = [
             dict(name='k3579'),
             dict(name='k3333', cfg=dict(model=dict(backbone=dict(...)))),
@@ -83,6 +94,7 @@ def load_sweep_file(path: str) -> List[SweepRun]:
         raise ValueError(f'sweep file {path} must define `runs`, a list of '
                          'dicts with a `name`')
     base = sweep.get('base')
+    common = _plain_dict(sweep.get('common_cfg') or {})
     runs = []
     for i, entry in enumerate(sweep.runs):
         entry = dict(entry)
@@ -96,12 +108,9 @@ def load_sweep_file(path: str) -> List[SweepRun]:
             raise ValueError(f'runs[{i}] ({entry["name"]}) in {path} has no '
                              '`config` and the file has no `base`')
         config = osp.normpath(osp.join(here, config))
-        overrides = entry.get('cfg') or {}
-        overrides = overrides.to_dict() if hasattr(overrides, 'to_dict') \
-            else dict(overrides)
         runs.append(
             SweepRun(_check_name(str(entry['name']), path), config,
-                     overrides))
+                     _plain_dict(entry.get('cfg') or {}), common))
     return runs
 
 

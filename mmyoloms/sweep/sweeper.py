@@ -184,9 +184,7 @@ class Sweeper:
         problems = []
         for run in self.runs:
             try:
-                own = Config.fromfile(run.config)
-                if run.overrides:
-                    own.merge_from_dict(run.overrides)
+                own = run.build_config(self.cfg_options, self.epochs)
                 own_seed = own.get('randomness', {}).get('seed')
                 if own_seed is not None:
                     print(f'[sweep] {run.name}: its config sets '

@@ -57,6 +57,20 @@ runs = [
     assert runs[0].build_config().model.backbone.get('arch_setting') is None
 
 
+def test_common_cfg_of_a_sweep_file(tiny, tmp_path):
+    root, config = tiny
+    sweep = _write(tmp_path / 'sweep.py', f'''
+base = {config!r}
+common_cfg = dict(train_cfg=dict(max_iters=3), img_scale=(32, 32))
+runs = [dict(name='a'), dict(name='b', cfg=dict(train_cfg=dict(max_iters=5)))]
+''')
+    a, b = load_sweep_file(sweep)
+    assert a.build_config().train_cfg.max_iters == 3
+    # a run's own cfg comes after the common one
+    assert b.build_config().train_cfg.max_iters == 5
+    assert b.build_config().img_scale == (32, 32)
+
+
 def test_build_config_rescales_before_the_options():
     run = SweepRun('xs', SHAPES_XS,
                    dict(randomness=dict(seed=7), train_cfg=dict(
