@@ -7,6 +7,7 @@ compatibility fixes of :mod:`mmyoloms.compat`.
 from . import compat
 from .models import *  # noqa: F401,F403
 from .datasets import *  # noqa: F401,F403
+from . import engine  # noqa: F401  (registers hooks and wrappers)
 from .version import __version__
 
 compat.apply()

@@ -91,3 +91,23 @@ def test_lr_is_the_configs_own_at_one_process(path):
     lr = cfg.optim_wrapper.optimizer.lr
     assert effective_lr(cfg, world_size=1) == pytest.approx(lr)
     assert effective_lr(cfg, world_size=2) == pytest.approx(2 * lr)
+
+
+def test_speed_lever_runs_change_one_thing_each():
+    """configs/shapes/sweeps/speed_levers.py (tools/profile_train.py
+    compares its runs): every run builds, and differs from the reference
+    only in what it is named after."""
+    from mmyoloms.sweep import load_sweep_file
+    runs = load_sweep_file(osp.join(SHAPES, 'sweeps', 'speed_levers.py'))
+    assert runs[0].name == 'reference' and not runs[0].overrides
+    reference = runs[0].build_config()
+    for run in runs[1:]:
+        cfg = run.build_config()
+        changed = {k for k in set(cfg) | set(reference)
+                   if cfg.get(k) != reference.get(k)}
+        assert changed == set(run.overrides), run.name
+        if 'custom_hooks' in changed:
+            # the base's hooks are kept, one is added
+            assert cfg.custom_hooks[:-1] == reference.custom_hooks
+            assert cfg.custom_hooks[-1].type == 'MemoryFormatHook'
+        MODELS.build(cfg.model)

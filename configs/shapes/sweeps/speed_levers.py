@@ -1,0 +1,32 @@
+# Training-speed levers of the shapes demo config, each alone against the
+# config as it was before them (`reference`): compare them side by side with
+#   python tools/profile_train.py configs/shapes/sweeps/speed_levers.py \
+#       --rounds 3 --cfg-options randomness.seed=0
+# (docs/training_speed.md has the measured table).
+base = '../yoloms-xs_fast_1xb8-10e_shapes.py'
+
+_ema = dict(
+    type='EMAHook',
+    ema_type='ExpMomentumEMA',
+    momentum=0.0002,
+    update_buffers=True,
+    strict_load=False,
+    priority=49)
+
+runs = [
+    dict(name='reference'),
+    dict(name='workers0',
+         cfg=dict(train_dataloader=dict(num_workers=0,
+                                        persistent_workers=False))),
+    dict(name='channels_last',
+         cfg=dict(custom_hooks=[_ema, dict(type='MemoryFormatHook')])),
+    dict(name='bf16',
+         cfg=dict(optim_wrapper=dict(type='CPUAutocastOptimWrapper'))),
+    dict(name='channels_last_bf16',
+         cfg=dict(custom_hooks=[_ema, dict(type='MemoryFormatHook')],
+                  optim_wrapper=dict(type='CPUAutocastOptimWrapper'))),
+    dict(name='adamw_foreach',
+         cfg=dict(optim_wrapper=dict(optimizer=dict(foreach=True)))),
+    dict(name='adamw_fused',
+         cfg=dict(optim_wrapper=dict(optimizer=dict(fused=True)))),
+]

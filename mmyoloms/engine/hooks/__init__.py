@@ -1,0 +1,3 @@
+from .memory_format_hook import MemoryFormatHook
+
+__all__ = ['MemoryFormatHook']
