@@ -26,14 +26,18 @@ setup(
         'mmdet>=3.0.0,<4.0.0',
         'mmyolo>=0.5.0,<0.7.0',
         'pycocotools',
+        # mmdet's Albu transform, in YOLOv8's (and YOLOv8-MS-n's) recipe
+        'albumentations>=2.0.8,<2.1',
         'numpy',
     ],
     extras_require={
         'tests': ['pytest>=7', 'pytest-timeout', 'matplotlib', 'tqdm'],
         # versions checked with torch 2.13's exporters (onnxscript is the
-        # dynamo exporter's dependency)
+        # dynamo exporter's dependency); OpenVINO runs the exported graphs,
+        # NNCF quantizes them to INT8
         'deploy': ['onnx==1.23.2', 'onnxruntime==1.31.1',
-                   'onnxscript==0.7.2'],
+                   'onnxscript==0.7.2', 'openvino==2026.4.1',
+                   'nncf==3.4.0'],
     },
     zip_safe=False,
 )

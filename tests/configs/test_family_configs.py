@@ -239,3 +239,27 @@ def test_shapes_config_is_the_coco_model_on_the_xs_shapes_schedule():
     detector = MODELS.build(cfg.model)
     assert detector.bbox_head.num_classes == 5
     assert Config.fromstring(cfg.pretty_text, '.py').model == cfg.model
+
+
+def test_yolov8_ms_train_pipeline_runs_with_albumentations(tmp_path):
+    """YOLOv8's recipe augments with mmdet's Albu (albumentations, installed
+    by setup); the Mosaic-free stage-2 pipeline runs on an image."""
+    import mmcv
+    import numpy as np
+    from mmcv.transforms import Compose
+
+    from mmyolo.registry import TRANSFORMS
+    cfg = Config.fromfile(
+        osp.join(REPO_ROOT, 'configs', 'yolov8_ms',
+                 'yolov8-ms_n_syncbn_fast_8xb16-500e_coco.py'))
+    pipeline = Compose([TRANSFORMS.build(t) for t in cfg.train_pipeline_stage2])
+    assert any(type(t).__name__ == 'Albu' for t in pipeline.transforms)
+    image = str(tmp_path / 'image.jpg')
+    mmcv.imwrite(np.random.RandomState(0).randint(
+        0, 255, (300, 400, 3), dtype=np.uint8), image)
+    out = pipeline(dict(
+        img_path=image, img_id=0,
+        instances=[dict(bbox=[40., 50., 200., 220.], bbox_label=3,
+                        ignore_flag=0)]))
+    assert tuple(out['inputs'].shape) == (3, 640, 640)
+    assert out['data_samples'].gt_instances.labels.tolist() == [3]
