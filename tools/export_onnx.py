@@ -3,13 +3,19 @@
 Input ``images`` (N x 3 x H x W float, preprocessed as the config's data
 preprocessor does); outputs ``num_dets`` (N x 1), ``boxes`` (N x K x 4,
 xyxy in input pixels), ``scores`` (N x K), ``labels`` (N x K). The model is
-put in deploy mode first (BN folded). NMS settings default to the config's
-``model.test_cfg``.
+put in deploy mode first (BN folded, MS-Blocks slice-free). NMS settings
+default to the config's ``model.test_cfg``.
+
+With ``--int8 FILE`` an INT8 model is written too, calibrated on
+``--calib-images N`` images of the config's dataset (``--calib-split``,
+default train): ``FILE.xml`` by NNCF for OpenVINO, ``FILE.onnx`` by
+onnxruntime's static QDQ quantization; decoding and NMS stay float.
 
 Example::
 
     python tools/export_onnx.py configs/yoloms/yoloms-xs_syncbn_fast_8xb8-300e_coco.py \\
-        work_dirs/xs/epoch_300.pth --out work_dirs/xs/yoloms-xs.onnx --shape 640 640
+        work_dirs/xs/epoch_300.pth --out work_dirs/xs/yoloms-xs.onnx --shape 640 640 \\
+        [--int8 work_dirs/xs/yoloms-xs_int8.xml --calib-images 300]
 """
 import argparse
 import os.path as osp
@@ -20,6 +26,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mmyoloms.deploy import (EXPORTERS, End2EndDetector,  # noqa: E402
                              build_detector, deploy_model, export_onnx,
                              nms_settings)
+from mmyoloms.deploy.quantize import (OVERFLOW_FIXES,  # noqa: E402
+                                      SPLITS, quantize_model)
 
 
 def parse_args(argv=None):
@@ -46,14 +54,32 @@ def parse_args(argv=None):
         'handles --dynamic)')
     parser.add_argument('--opset', type=int, default=18)
     parser.add_argument(
-        '--channel-multiple', type=int, default=0,
-        help='zero-pad odd hidden widths to this multiple, e.g. 16 (exact; '
-        'measured neutral on YOLO-MS-S in onnxruntime); 0: no padding')
+        '--keep-slicing', action='store_true',
+        help='keep the MS-Block channel slicing (default: one 1x1 conv per '
+        'branch, the same values without Slice nodes)')
+    parser.add_argument(
+        '--int8', metavar='FILE',
+        help='also write an INT8 model: .xml (NNCF, OpenVINO) or .onnx '
+        '(onnxruntime QDQ)')
+    parser.add_argument(
+        '--calib-images', type=int, default=300,
+        help='calibration images of the config\'s dataset (default 300)')
+    parser.add_argument('--calib-split', default='train', choices=SPLITS,
+                        help='dataset split to calibrate on')
+    parser.add_argument(
+        '--overflow-fix', default='disable', choices=OVERFLOW_FIXES,
+        help='NNCF overflow fix: "enable" for CPUs without VNNI (AVX2 '
+        'only), where 8-bit products can saturate; default "disable"')
+    parser.add_argument(
+        '--reduce-range', action='store_true',
+        help='onnxruntime: 7-bit weights, for CPUs without VNNI')
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.int8 and args.dynamic:
+        raise ValueError('--int8 needs a static shape (no --dynamic)')
     model = build_detector(args.config, args.checkpoint)
     settings = nms_settings(
         model.bbox_head.test_cfg,
@@ -61,10 +87,8 @@ def main(argv=None):
         iou_thr=args.iou_thr,
         pre_topk=args.pre_topk,
         keep_topk=args.keep_topk)
-    deploy_model(
-        model,
-        channels_last=False,
-        channel_multiple=args.channel_multiple or None)
+    deploy_model(model, channels_last=False,
+                 slice_free=not args.keep_slicing)
     export_onnx(
         End2EndDetector(model, **settings),
         args.out,
@@ -75,6 +99,12 @@ def main(argv=None):
         opset_version=args.opset)
     print(f'exported {args.out} ({args.exporter}, shape {tuple(args.shape)}'
           f'{", dynamic" if args.dynamic else ""}, nms {settings})')
+    if args.int8:
+        quantize_model(args.out, args.int8, args.config, args.calib_images,
+                       args.calib_split, args.overflow_fix,
+                       args.reduce_range)
+        print(f'quantized {args.int8} ({args.calib_images} '
+              f'{args.calib_split} images)')
     return args.out
 
 

@@ -57,6 +57,32 @@ def nms_settings(test_cfg: Optional[dict],
     return settings
 
 
+def _is_mmyolo_distance_coder(coder) -> bool:
+    from mmyolo.models.task_modules.coders import DistancePointBBoxCoder
+    return type(coder).decode is DistancePointBBoxCoder.decode
+
+
+def _distance_to_boxes(points: Tensor, distances: Tensor) -> Tensor:
+    """mmdet's ``distance2bbox`` without ``max_shape``, as one broadcast
+    operation: ``(x, y, x, y) + (-l, -t, r, b)``, the same values.
+
+    mmdet's form (four sliced coordinates, each subtracted from a sliced
+    constant, then stacked) is mis-shaped by OpenVINO 2026.4's CPU plugin
+    as soon as the graph holds a quantized op (the INT8 model); this one
+    compiles and runs in every runtime.
+
+    Args:
+        points (Tensor): ``(N, 2)`` prior centres ``(x, y)``.
+        distances (Tensor): ``(B, N, 4)`` distances ``(l, t, r, b)`` in
+            pixels.
+
+    Returns:
+        Tensor: ``(B, N, 4)`` boxes ``(x1, y1, x2, y2)``.
+    """
+    sign = distances.new_tensor([-1., -1., 1., 1.])
+    return points.repeat(1, 2)[None] + distances * sign
+
+
 class End2EndDetector(nn.Module):
     """Network, box decoding and NMS of an mmyolo dense detector.
 
@@ -133,8 +159,12 @@ class End2EndDetector(nn.Module):
             pred.permute(0, 2, 3, 1).reshape(batch, -1, 4)
             for pred in bbox_preds
         ], 1)
-        boxes = head.bbox_coder.decode(torch.cat(priors)[None], preds,
-                                       strides)
+        priors = torch.cat(priors)
+        if _is_mmyolo_distance_coder(head.bbox_coder) \
+                and priors.shape[-1] == 2:
+            boxes = _distance_to_boxes(priors, preds * strides[:, None])
+        else:
+            boxes = head.bbox_coder.decode(priors[None], preds, strides)
         return boxes, scores
 
     def forward(self, images: Tensor) -> Tuple[Tensor, ...]:

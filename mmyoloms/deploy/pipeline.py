@@ -13,6 +13,19 @@ from torch import Tensor
 ImageType = Union[str, np.ndarray]
 
 
+def set_pipeline_scale(steps: Sequence[dict],
+                       shape: Optional[Sequence[int]]) -> List[dict]:
+    """A copy of pipeline ``steps`` in which every step with a ``scale``
+    (resize, letterbox) targets ``shape = (H, W)``; None keeps them."""
+    steps = copy.deepcopy(list(steps))
+    if shape is not None:
+        height, width = shape
+        for step in steps:
+            if 'scale' in step:
+                step['scale'] = (width, height)
+    return steps
+
+
 def build_test_pipeline(cfg: Config,
                         shape: Optional[Sequence[int]] = None) -> Compose:
     """The config's test pipeline for single images.
@@ -29,7 +42,7 @@ def build_test_pipeline(cfg: Config,
     Returns:
         Compose: The pipeline; it takes ``dict(img=array)``.
     """
-    steps = copy.deepcopy(list(get_test_pipeline_cfg(cfg)))
+    steps = set_pipeline_scale(get_test_pipeline_cfg(cfg), shape)
     steps = [
         step for step in steps
         if not step['type'].split('.')[-1].startswith('LoadAnnotations')
@@ -38,11 +51,6 @@ def build_test_pipeline(cfg: Config,
         raise ValueError('the test pipeline must start with an image loading '
                          f'step, got {steps[:1]}')
     steps[0] = dict(type='mmdet.LoadImageFromNDArray')
-    if shape is not None:
-        height, width = shape
-        for step in steps:
-            if 'scale' in step:
-                step['scale'] = (width, height)
     return Compose(steps)
 
 

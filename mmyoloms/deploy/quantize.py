@@ -1,0 +1,313 @@
+"""INT8 post-training quantization of an exported detector.
+
+Two routes, both calibrated on preprocessed images of the config's dataset
+(:func:`calibration_inputs`) and both keeping box decoding and NMS in
+float:
+
+- :func:`quantize_openvino`: NNCF on the OpenVINO model, saved as INT8 IR
+  (``.xml``); the head's prediction convs and everything after them
+  (decoding, top-k, NMS) are NNCF's ignored scope.
+- :func:`quantize_onnxruntime`: onnxruntime's static QDQ quantization of
+  the ONNX file; ``Conv`` nodes are quantized except the prediction convs,
+  so that decoding and NMS read float scores and distances.
+
+8-bit saturation: CPUs without VNNI multiply u8 x s8 pairs with
+``vpmaddubsw``, whose 16-bit intermediate sums saturate for large weights
+and activations. NNCF's ``overflow_fix`` (weights on 7 bits where needed)
+and onnxruntime's ``reduce_range`` avoid it; with VNNI or AMX they only
+cost accuracy. Both are options here; see ``docs/deploy.md`` for the
+choice and its measured cost.
+"""
+import copy
+import os
+import os.path as osp
+from typing import List, Optional, Sequence, Union
+
+import numpy as np
+from mmengine.config import Config
+
+from .pipeline import set_pipeline_scale
+from .utils import load_config, register_scopes
+
+OVERFLOW_FIXES = ('enable', 'first_layer_only', 'disable')
+SPLITS = ('train', 'val', 'test')
+
+
+def _base_dataset_cfg(cfg: Config, split: str) -> dict:
+    if split not in SPLITS:
+        raise ValueError(f'split must be one of {SPLITS}, got {split!r}')
+    loader = cfg.get(f'{split}_dataloader')
+    if loader is None:
+        raise ValueError(f'the config has no {split}_dataloader to '
+                         'calibrate on')
+    dataset = copy.deepcopy(loader.dataset)
+    while 'dataset' in dataset:  # dataset wrappers
+        dataset = dataset.dataset
+    return dataset
+
+
+def calibration_inputs(config: Union[str, Config],
+                       num_images: int,
+                       shape: Sequence[int],
+                       split: str = 'train',
+                       data_preprocessor=None) -> List[np.ndarray]:
+    """Preprocessed images of the config's dataset for calibration.
+
+    The first ``num_images`` images of the ``split`` dataset (wrappers
+    such as ``RepeatDataset`` removed) go through the config's *test*
+    pipeline resized to ``shape`` and the model's data preprocessor, as
+    every deployed input does.
+
+    Args:
+        config (str or Config): The model's config.
+        num_images (int): Images to take.
+        shape (Sequence[int]): Network input ``(H, W)``.
+        split (str): ``'train'`` (default), ``'val'`` or ``'test'``.
+        data_preprocessor (nn.Module, optional): Defaults to the one of
+            the config's model.
+
+    Returns:
+        list[np.ndarray]: ``1 x 3 x H x W`` float32 arrays.
+    """
+    from mmdet.utils import get_test_pipeline_cfg
+    from mmengine.dataset import pseudo_collate
+    from mmyolo.registry import DATASETS, MODELS
+    cfg = load_config(config)
+    register_scopes(cfg)
+    if not isinstance(num_images, int) or num_images < 1:
+        raise ValueError(
+            f'num_images must be an int >= 1, got {num_images}')
+    dataset_cfg = _base_dataset_cfg(cfg, split)
+    dataset_cfg.pipeline = set_pipeline_scale(
+        get_test_pipeline_cfg(cfg), shape)
+    dataset_cfg.pop('batch_shapes_cfg', None)
+    dataset_cfg.test_mode = True
+    dataset = DATASETS.build(dataset_cfg)
+    if len(dataset) < num_images:
+        raise ValueError(
+            f'{num_images} calibration images asked, but the {split} '
+            f'dataset has {len(dataset)}')
+    if data_preprocessor is None:
+        data_preprocessor = MODELS.build(cfg.model.data_preprocessor)
+    inputs = []
+    for index in range(num_images):
+        data = data_preprocessor(pseudo_collate([dataset[index]]), False)
+        inputs.append(np.ascontiguousarray(data['inputs'].numpy()))
+    return inputs
+
+
+def decoding_node_names(model) -> List[str]:
+    """Friendly names of the OpenVINO nodes that stay float: the head's
+    last convolutions (the ones no other convolution depends on) and
+    everything after them (box decoding, top-k, NMS, output plumbing),
+    constants excluded.
+
+    The prediction convs are cheap (1x1) and their outputs are the scores
+    and box distances themselves; in float they also keep OpenVINO's
+    low-precision pass from moving their dequantization into the decoding
+    arithmetic.
+    """
+    convs = ('Convolution', 'GroupConvolution')
+    feeds_conv = set()
+    stack = [
+        value.get_node() for op in model.get_ordered_ops()
+        if op.get_type_name() in convs for value in op.input_values()
+    ]
+    while stack:  # every node some convolution depends on
+        op = stack.pop()
+        name = op.get_friendly_name()
+        if name in feeds_conv:
+            continue
+        feeds_conv.add(name)
+        stack += [value.get_node() for value in op.input_values()]
+    return [
+        op.get_friendly_name() for op in model.get_ordered_ops()
+        if op.get_friendly_name() not in feeds_conv
+        and op.get_type_name() not in ('Constant', 'Result', 'Parameter')
+    ]
+
+
+def quantize_openvino(onnx_file: str,
+                      out_file: str,
+                      inputs: Sequence[np.ndarray],
+                      overflow_fix: str = 'disable',
+                      preset: str = 'performance') -> str:
+    """INT8 OpenVINO IR of an exported detector, by NNCF.
+
+    Args:
+        onnx_file (str): Float model (``.onnx`` or ``.xml``) with NMS.
+        out_file (str): INT8 ``.xml`` (weights in the ``.bin`` beside it).
+        inputs (Sequence[np.ndarray]): Calibration batches
+            (:func:`calibration_inputs`).
+        overflow_fix (str): NNCF's ``overflow_fix``, one of
+            :data:`OVERFLOW_FIXES`: ``'enable'`` for CPUs without VNNI
+            (all layers), ``'first_layer_only'``, ``'disable'`` (CPUs with
+            VNNI/AMX). Defaults to ``'disable'``.
+        preset (str): ``'performance'`` (symmetric activations) or
+            ``'mixed'`` (asymmetric activations). Defaults to
+            ``'performance'``.
+
+    Returns:
+        str: ``out_file``.
+    """
+    import nncf
+    import openvino as ov
+    if overflow_fix not in OVERFLOW_FIXES:
+        raise ValueError(f'overflow_fix must be one of {OVERFLOW_FIXES}, '
+                         f'got {overflow_fix!r}')
+    presets = dict(
+        performance=nncf.QuantizationPreset.PERFORMANCE,
+        mixed=nncf.QuantizationPreset.MIXED)
+    if preset not in presets:
+        raise ValueError(
+            f'preset must be one of {tuple(presets)}, got {preset!r}')
+    if not out_file.endswith('.xml'):
+        raise ValueError(f'out_file must end with .xml, got {out_file}')
+    if not inputs:
+        raise ValueError('no calibration inputs')
+    if not osp.isfile(onnx_file):
+        raise FileNotFoundError(f'model file not found: {onnx_file}')
+    # convert_model (not read_model) applies OpenVINO's offline graph
+    # simplifications first; NNCF then sees the graph the plugin compiles
+    model = ov.convert_model(onnx_file)
+    quantized = nncf.quantize(
+        model,
+        nncf.Dataset(list(inputs)),
+        preset=presets[preset],
+        subset_size=len(inputs),
+        ignored_scope=nncf.IgnoredScope(
+            names=decoding_node_names(model), validate=False),
+        advanced_parameters=nncf.AdvancedQuantizationParameters(
+            overflow_fix=nncf.OverflowFix(overflow_fix)))
+    os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
+    ov.save_model(quantized, out_file, compress_to_fp16=False)
+    return out_file
+
+
+def prediction_conv_names(onnx_file: str) -> List[str]:
+    """Names of the ``Conv`` nodes of an ONNX graph that no other ``Conv``
+    depends on: the head's prediction convs, whose outputs are the scores
+    and box distances."""
+    import onnx
+    graph = onnx.load(onnx_file, load_external_data=False).graph
+    producer = {out: node for node in graph.node for out in node.output}
+    feeds_conv = set()
+    stack = [
+        producer[name] for node in graph.node if node.op_type == 'Conv'
+        for name in node.input if name in producer
+    ]
+    while stack:  # every node some Conv depends on
+        node = stack.pop()
+        if node.name in feeds_conv:
+            continue
+        feeds_conv.add(node.name)
+        stack += [producer[n] for n in node.input if n in producer]
+    return [
+        node.name for node in graph.node
+        if node.op_type == 'Conv' and node.name not in feeds_conv
+    ]
+
+
+class _Reader:
+    """onnxruntime ``CalibrationDataReader`` over a list of batches."""
+
+    def __init__(self, inputs: Sequence[np.ndarray], name: str) -> None:
+        self._items = iter([{name: x} for x in inputs])
+
+    def get_next(self) -> Optional[dict]:
+        return next(self._items, None)
+
+
+def quantize_onnxruntime(onnx_file: str,
+                         out_file: str,
+                         inputs: Sequence[np.ndarray],
+                         reduce_range: bool = False,
+                         per_channel: bool = True) -> str:
+    """INT8 ONNX (QDQ) of an exported detector, by onnxruntime.
+
+    ``Conv`` nodes are quantized (u8 activations, s8 weights), calibrated
+    by min-max on ``inputs``, except the head's prediction convs
+    (:func:`prediction_conv_names`), so that scores and box distances
+    reach decoding and NMS in float.
+
+    Args:
+        onnx_file (str): Float ``.onnx`` with NMS.
+        out_file (str): INT8 ``.onnx``.
+        inputs (Sequence[np.ndarray]): Calibration batches.
+        reduce_range (bool): 7-bit weights, for CPUs without VNNI.
+            Defaults to False.
+        per_channel (bool): One weight scale per output channel.
+            Defaults to True.
+
+    Returns:
+        str: ``out_file``.
+    """
+    from onnxruntime.quantization import (CalibrationMethod, QuantFormat,
+                                          QuantType, quantize_static)
+    from .export import INPUT_NAME
+    if not osp.isfile(onnx_file):
+        raise FileNotFoundError(f'model file not found: {onnx_file}')
+    if not out_file.endswith('.onnx'):
+        raise ValueError(f'out_file must end with .onnx, got {out_file}')
+    if not inputs:
+        raise ValueError('no calibration inputs')
+    os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
+    quantize_static(
+        onnx_file,
+        out_file,
+        _Reader(inputs, INPUT_NAME),
+        quant_format=QuantFormat.QDQ,
+        op_types_to_quantize=['Conv'],
+        nodes_to_exclude=prediction_conv_names(onnx_file),
+        per_channel=per_channel,
+        reduce_range=reduce_range,
+        activation_type=QuantType.QUInt8,
+        weight_type=QuantType.QInt8,
+        calibrate_method=CalibrationMethod.MinMax)
+    return out_file
+
+
+def quantize_model(onnx_file: str,
+                   out_file: str,
+                   config: Union[str, Config],
+                   calib_images: int,
+                   split: str = 'train',
+                   overflow_fix: str = 'disable',
+                   reduce_range: bool = False) -> str:
+    """INT8 model of an exported detector, calibrated on ``calib_images``
+    images of the config's ``split`` dataset; the extension of
+    ``out_file`` picks the route: ``.xml`` NNCF / OpenVINO
+    (:func:`quantize_openvino`), ``.onnx`` onnxruntime QDQ
+    (:func:`quantize_onnxruntime`).
+
+    The calibration images are resized to the graph's input shape.
+
+    Args:
+        onnx_file (str): Float ``.onnx`` written by :func:`export_onnx`
+            (static shape).
+        out_file (str): ``.xml`` or ``.onnx``.
+        config (str or Config): The config the model was exported from.
+        calib_images (int): Number of calibration images.
+        split (str): Dataset split. Defaults to ``'train'``.
+        overflow_fix (str): NNCF route only. Defaults to ``'disable'``.
+        reduce_range (bool): onnxruntime route only. Defaults to False.
+
+    Returns:
+        str: ``out_file``.
+    """
+    import onnx
+    if not osp.isfile(onnx_file):
+        raise FileNotFoundError(f'model file not found: {onnx_file}')
+    if not out_file.endswith(('.xml', '.onnx')):
+        raise ValueError('the INT8 model file must end with .xml (OpenVINO) '
+                         f'or .onnx (onnxruntime), got {out_file}')
+    dims = onnx.load(onnx_file, load_external_data=False).graph.input[0] \
+        .type.tensor_type.shape.dim
+    shape = [d.dim_value if d.HasField('dim_value') else None for d in dims]
+    if None in shape[2:]:
+        raise ValueError(f'{onnx_file} has a dynamic input shape {shape}: '
+                         'export a static shape to quantize')
+    inputs = calibration_inputs(config, calib_images, shape[2:], split)
+    if out_file.endswith('.xml'):
+        return quantize_openvino(onnx_file, out_file, inputs, overflow_fix)
+    return quantize_onnxruntime(onnx_file, out_file, inputs, reduce_range)
