@@ -117,9 +117,10 @@ def test_demo_bad_inputs(checkpoint, tmp_path, bad, message):
     assert message in proc.stderr
 
 
-def test_demo_onnxruntime_backend_matches_pytorch(images, tmp_path):
-    """tools/export_onnx.py then tools/demo.py --backend onnxruntime draws
-    the same detections as the PyTorch backend."""
+@pytest.mark.parametrize('backend', ['onnxruntime', 'openvino'])
+def test_demo_deployed_backend_matches_pytorch(images, tmp_path, backend):
+    """tools/export_onnx.py then tools/demo.py --backend onnxruntime /
+    openvino draws the same detections as the PyTorch backend."""
     image = osp.join(images, '000000.jpg')
     # distinct scores and valid boxes (a fresh head scores every prior alike)
     model, _ = detector_with_detections(SHAPES_CONFIG, cv2.imread(image),
@@ -134,20 +135,19 @@ def test_demo_onnxruntime_backend_matches_pytorch(images, tmp_path):
         env=dict(os.environ, PYTHONWARNINGS='ignore'))
     assert export.returncode == 0, export.stderr[-3000:]
     outs = {}
-    for backend, ckpt in (('pytorch', checkpoint), ('onnxruntime',
-                                                    onnx_file)):
-        out = str(tmp_path / backend)
+    for name, ckpt in (('pytorch', checkpoint), (backend, onnx_file)):
+        out = str(tmp_path / name)
         proc = _demo(SHAPES_CONFIG, ckpt, image, '--out-dir', out,
-                     '--score-thr', '0.1', '--backend', backend)
+                     '--score-thr', '0.1', '--backend', name)
         assert proc.returncode == 0, proc.stderr[-3000:]
         with open(osp.join(out, 'detections.json')) as f:
-            outs[backend] = json.load(f)[0]['detections']
+            outs[name] = json.load(f)[0]['detections']
         assert osp.isfile(osp.join(out, '000000.jpg'))
-    ref, ort = (as_instances(outs[b]) for b in ('pytorch', 'onnxruntime'))
-    assert len(ref.scores) > 0 and len(ort.scores) == len(ref.scores)
+    ref, got = (as_instances(outs[b]) for b in ('pytorch', backend))
+    assert len(ref.scores) > 0 and len(got.scores) == len(ref.scores)
     # one-to-one: same label, boxes within 1 px, scores within 1e-3 (the
     # order of near-equal scores may differ between the backends)
-    assert match_detections(ort, ref) == len(ref.scores)
+    assert match_detections(got, ref) == len(ref.scores)
 
 
 def as_instances(detections):
@@ -158,9 +158,14 @@ def as_instances(detections):
         labels=torch.tensor([d['label'] for d in detections]))
 
 
-def test_demo_onnxruntime_backend_needs_onnx_file(checkpoint, images,
-                                                  tmp_path):
+def test_demo_deployed_backend_needs_exported_file(checkpoint, images,
+                                                   tmp_path):
+    for backend in ('onnxruntime', 'openvino'):
+        proc = _demo(SHAPES_CONFIG, checkpoint, images, '--out-dir',
+                     str(tmp_path / 'out'), '--backend', backend)
+        assert proc.returncode != 0
+        assert 'needs the .onnx file' in proc.stderr
     proc = _demo(SHAPES_CONFIG, checkpoint, images, '--out-dir',
-                 str(tmp_path / 'out'), '--backend', 'onnxruntime')
+                 str(tmp_path / 'out'), '--backend', 'tensorrt')
     assert proc.returncode != 0
-    assert 'needs the .onnx file' in proc.stderr
+    assert "invalid choice: 'tensorrt'" in proc.stderr
