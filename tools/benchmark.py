@@ -1,4 +1,5 @@
-"""Latency of a detector (and peers) on PyTorch, deploy mode, onnxruntime.
+"""Latency of a detector (and peers) on PyTorch, deploy mode, onnxruntime
+and OpenVINO, in float32 and INT8.
 
 Times (a) the network forward, (b) forward + decode + NMS and (c) end to
 end from a decoded image (test pipeline included): median, p90 and
@@ -8,10 +9,13 @@ Example (YOLO-MS-XS against RTMDet-tiny, 2 threads, 640x640)::
 
     python tools/benchmark.py configs/yoloms/yoloms-xs_syncbn_fast_8xb8-300e_coco.py \\
         --peers mmyolo::rtmdet/rtmdet_tiny_syncbn_fast_8xb32-300e_coco.py \\
-        --backend pytorch pytorch-deploy onnxruntime --threads 2
+        --backend pytorch pytorch-deploy onnxruntime openvino openvino-int8 \
+        --threads 2
 
 Without a checkpoint the weights are random (seeded) with BN statistics
-calibrated on the benchmark image, which is enough for timing.
+calibrated on the benchmark image, which is enough for timing; the INT8
+backends are calibrated on the benchmark image too (their accuracy is
+measured by tools/test_deployed.py).
 """
 import argparse
 import json
@@ -53,10 +57,9 @@ def parse_args(argv=None):
     parser.add_argument('--keep-topk', type=int)
     parser.add_argument('--exporter', default='dynamo', choices=EXPORTERS)
     parser.add_argument(
-        '--channel-multiple', type=int, default=0,
-        help='zero-pad odd hidden widths of the model exported for '
-        'onnxruntime to this multiple (default 0: no padding; exact, but '
-        'measured neutral on YOLO-MS-S)')
+        '--with-sliced', action='store_true',
+        help='also time every model deployed with the MS-Block channel '
+        'slicing kept (rows named MODEL-sliced), side by side')
     parser.add_argument('--work-dir', default='work_dirs/benchmark',
                         help='ONNX files and the JSON report go here')
     parser.add_argument('--out', help='JSON report (default: '
@@ -73,6 +76,11 @@ def main(argv=None):
     models = [dict(name=_name(args.config), config=args.config,
                    checkpoint=args.checkpoint)]
     models += [dict(name=_name(p), config=p) for p in args.peers]
+    if args.with_sliced:
+        models += [
+            dict(m, name=m['name'] + '-sliced', deploy=dict(slice_free=False))
+            for m in list(models)
+        ]
     overrides = {
         k: v for k, v in dict(score_thr=args.score_thr, iou_thr=args.iou_thr,
                               pre_topk=args.pre_topk,
@@ -90,8 +98,7 @@ def main(argv=None):
         warmup=args.warmup,
         work_dir=args.work_dir,
         nms_overrides=overrides,
-        exporter=args.exporter,
-        channel_multiple=args.channel_multiple or None)
+        exporter=args.exporter)
     report['settings']['command'] = ' '.join(
         ['python tools/benchmark.py'] + list(sys.argv[1:] if argv is None
                                               else argv))

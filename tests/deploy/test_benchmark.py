@@ -47,10 +47,32 @@ def test_benchmark_tool_all_backends(tmp_path):
         assert 0 < row['median_ms'] <= row['p90_ms']
         assert row['images_per_s'] == pytest.approx(1e3 / row['median_ms'])
         assert row['nms']['score_thr'] == 0.05
-    assert (tmp_path / 'yoloms-xs_syncbn_fast_8xb8-300e_coco_64x64_b1_nms'
-            '.onnx').is_file()
+    stem = 'yoloms-xs_syncbn_fast_8xb8-300e_coco_64x64_b1'
+    for suffix in ('net.onnx', 'nms.onnx', 'nms_int8.xml', 'nms_int8.onnx',
+                   'net_int8.xml', 'net_int8.onnx'):
+        assert (tmp_path / f'{stem}_{suffix}').is_file()
     table = format_table(report)
     assert table.count('\n| yoloms-xs') == len(BACKENDS)
+    assert saved['settings']['openvino'] is not None
+
+
+def test_benchmark_sliced_peer_and_backend_subset(tmp_path):
+    """--with-sliced times each model a second time with the MS-Block's
+    slicing kept; the sweep's latency passes backends such as openvino."""
+    tool = _load_tool('benchmark')
+    report = tool.main([
+        XS_CONFIG, '--shape', '64', '64', '--repeat', '1', '--rounds', '1',
+        '--warmup', '0', '--threads', '1', '--backend', 'openvino',
+        '--with-sliced', '--work-dir', str(tmp_path)
+    ])
+    rows = report['results']
+    assert {(r['model'], r['backend']) for r in rows} == {
+        ('yoloms-xs_syncbn_fast_8xb8-300e_coco', 'openvino'),
+        ('yoloms-xs_syncbn_fast_8xb8-300e_coco-sliced', 'openvino')
+    }
+    assert {r['deploy'].get('slice_free', True) for r in rows} == {
+        True, False
+    }
 
 
 def test_benchmark_bad_arguments():
