@@ -25,21 +25,23 @@ demo: WORK_DIR ?= work_dirs/demo
 demo: setup
 	$(PY) tools/run_demo.py --work-dir $(WORK_DIR) --data-root $(DATA_ROOT)
 
-# The ablation sweep on the shapes dataset (configs/sweeps/shapes_demo.py):
-# YOLO-MS-XS with kernels 3-3-3-3 / 3-5-7-9 / 9-9-9-9, Res2Block, MSFM, SMSL,
-# and RTMDet-tiny, each trained SWEEP_EPOCHS epochs from each of SWEEP_SEEDS
-# (tools/sweep.py --epochs rescales the schedule); SWEEP_SMOKE=1 trains each
-# from 2 seeds for one epoch of two iterations on a 16-image subset, to
-# check the plumbing. SWEEP_FILE picks another sweep file.
-SWEEP_EPOCHS ?= 3
+# The ablation sweep on the shapes dataset (configs/sweeps/shapes_demo.py,
+# 160x160 images written to data/shapes-160): YOLO-MS-XS with kernels
+# 3-5-7-9 / 3-3-3-3 / 9-9-9-9, Res2Block, MSFM, SMSL, and RTMDet-tiny, each
+# trained SWEEP_EPOCHS epochs from each of SWEEP_SEEDS (tools/sweep.py
+# --epochs rescales the schedule). SWEEP_SMOKE=1 trains each from 2 seeds
+# for one epoch of two iterations on a 16-image subset, to check the
+# plumbing. SWEEP_FILE picks another sweep file.
+SWEEP_EPOCHS ?= 4
 SWEEP_SEEDS ?= 0 1 2
 SWEEP_FILE ?= configs/sweeps/shapes_demo.py
 SWEEP_SMOKE_OPTIONS = --seeds 0 1 --epochs 1 --latency-repeat 2 \
 	--latency-rounds 1 --cfg-options train_dataloader.dataset.indices=16 \
-	val_dataloader.dataset.indices=8 test_dataloader.dataset.indices=8
+	test_dataloader.dataset.indices=8
 sweep-demo: WORK_DIR ?= work_dirs/sweep_demo
 sweep-demo: setup
-	$(PY) tools/generate_shapes.py $(DATA_ROOT) --reuse
+	$(PY) tools/generate_shapes.py data/shapes-160 --img-size 160 160 \
+	    --max-objects 6 --reuse
 	$(PY) tools/sweep.py $(SWEEP_FILE) --out $(WORK_DIR) \
 	    $(if $(SWEEP_SMOKE),$(SWEEP_SMOKE_OPTIONS),--seeds $(SWEEP_SEEDS) --epochs $(SWEEP_EPOCHS))
 

@@ -1,9 +1,69 @@
-# `make sweep-demo`: YOLO-MS-XS ablations on the offline shapes dataset, with
-# RTMDet-tiny as the peer. A sweep file for tools/sweep.py: `base` is the
-# config every run starts from, `runs` the named overrides (MMEngine syntax).
+# `make sweep-demo`: the YOLO-MS ablations on the offline shapes dataset,
+# with RTMDet-tiny as the peer, sized for a 2-core CPU. A sweep file for
+# tools/sweep.py: `base` is the config every run starts from, `common_cfg`
+# the overrides of every run (data and input size), `runs` the variants.
 # `_base_` only makes the base's values referable below (`_base_.model...`).
+#
+#   python tools/generate_shapes.py data/shapes-160 --img-size 160 160 \
+#       --max-objects 6
+#   python tools/sweep.py configs/sweeps/shapes_demo.py \
+#       --out work_dirs/sweep_demo --seeds 0 1 2 --epochs 4
 _base_ = '../shapes/yoloms-xs_fast_1xb8-10e_shapes.py'
 base = '../shapes/yoloms-xs_fast_1xb8-10e_shapes.py'
+
+# ========================Frequently modified parameters======================
+# 160x160 images with 1-6 shapes each, from 14 to 144 px across: small and
+# medium objects (COCO's area buckets), a 10x range of scales.
+data_root = 'data/shapes-160/'
+img_scale = (160, 160)  # width, height
+
+# ===============================Unmodified in most cases====================
+train_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=None),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='YOLOv5KeepRatioResize', scale=img_scale),
+    dict(
+        type='LetterResize',
+        scale=img_scale,
+        allow_scale_up=False,
+        pad_val=dict(img=114)),
+    dict(type='mmdet.RandomFlip', prob=0.5),
+    dict(type='mmdet.PackDetInputs')
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=None),
+    dict(type='YOLOv5KeepRatioResize', scale=img_scale),
+    dict(
+        type='LetterResize',
+        scale=img_scale,
+        allow_scale_up=False,
+        pad_val=dict(img=114)),
+    dict(type='LoadAnnotations', with_bbox=True, _scope_='mmdet'),
+    dict(
+        type='mmdet.PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                   'scale_factor', 'pad_param'))
+]
+test_dataloader = dict(
+    dataset=dict(
+        data_root=data_root,
+        batch_shapes_cfg=dict(img_size=img_scale[0]),
+        pipeline=test_pipeline))
+
+common_cfg = dict(
+    img_scale=img_scale,
+    train_dataloader=dict(
+        dataset=dict(data_root=data_root, pipeline=train_pipeline)),
+    test_dataloader=test_dataloader,
+    test_evaluator=dict(
+        ann_file=data_root + 'annotations/instances_val.json'),
+    # No validation while training: the sweep tests the final (EMA) model
+    # once, on the same val split.
+    val_dataloader=None,
+    val_cfg=None,
+    val_evaluator=None,
+    default_hooks=dict(
+        checkpoint=dict(save_best=None, rule=None, max_keep_ckpts=1)))
 
 
 def _kernels(k):

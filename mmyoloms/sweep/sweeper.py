@@ -30,6 +30,7 @@ recorded with its error and the sweep goes on. A directory trained with a
 different config (say another ``--epochs``) is an error, not silently
 reused.
 """
+import copy
 import json
 import os
 import os.path as osp
@@ -191,18 +192,19 @@ class Sweeper:
                           f'randomness.seed={own_seed}; the sweep sets '
                           f'seeds {self.seeds} instead')
                 for seed in self.seeds:
-                    text = self.build_config(run, seed).pretty_text
                     dumped = osp.join(self.seed_dir(run.name, seed),
                                       'config.py')
-                    if osp.isfile(dumped):
-                        with open(dumped) as f:
-                            if f.read() != text:
-                                problems.append(
-                                    f'{run.name} seed {seed}: '
-                                    f'{dumped} holds another config than '
-                                    'this sweep gives the run (changed '
-                                    'options or config?); use another '
-                                    '--out or remove that directory')
+                    if not osp.isfile(dumped):
+                        continue
+                    cfg = copy.deepcopy(own)
+                    cfg.merge_from_dict({'randomness.seed': seed})
+                    with open(dumped) as f:
+                        if f.read() != cfg.pretty_text:
+                            problems.append(
+                                f'{run.name} seed {seed}: {dumped} holds '
+                                'another config than this sweep gives the '
+                                'run (changed options or config?); use '
+                                'another --out or remove that directory')
             except Exception as err:
                 problems.append(f'{run.name}: {_first_line(err)}')
         if problems:
