@@ -57,6 +57,10 @@ def parse_args(argv=None):
     parser.add_argument('--keep-topk', type=int)
     parser.add_argument('--exporter', default='dynamo', choices=EXPORTERS)
     parser.add_argument(
+        '--channel-multiple', type=int, default=0,
+        help='zero-pad odd hidden widths of the deployed models to this '
+        'multiple (default 0: no padding)')
+    parser.add_argument(
         '--with-sliced', action='store_true',
         help='also time every model deployed with the MS-Block channel '
         'slicing kept (rows named MODEL-sliced), side by side')
@@ -73,12 +77,15 @@ def _name(config: str) -> str:
 
 def main(argv=None):
     args = parse_args(argv)
+    deploy = dict(channel_multiple=args.channel_multiple or None)
     models = [dict(name=_name(args.config), config=args.config,
-                   checkpoint=args.checkpoint)]
-    models += [dict(name=_name(p), config=p) for p in args.peers]
+                   checkpoint=args.checkpoint, deploy=deploy)]
+    models += [dict(name=_name(p), config=p, deploy=deploy)
+               for p in args.peers]
     if args.with_sliced:
         models += [
-            dict(m, name=m['name'] + '-sliced', deploy=dict(slice_free=False))
+            dict(m, name=m['name'] + '-sliced',
+                 deploy=dict(deploy, slice_free=False))
             for m in list(models)
         ]
     overrides = {

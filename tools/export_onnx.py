@@ -58,6 +58,11 @@ def parse_args(argv=None):
         help='keep the MS-Block channel slicing (default: one 1x1 conv per '
         'branch, the same values without Slice nodes)')
     parser.add_argument(
+        '--channel-multiple', type=int, default=0,
+        help='zero-pad odd hidden widths to this multiple, e.g. 16 (exact; '
+        'YOLO-MS-S 5%% faster on onnxruntime, no change on OpenVINO); 0: '
+        'no padding')
+    parser.add_argument(
         '--int8', metavar='FILE',
         help='also write an INT8 model: .xml (NNCF, OpenVINO) or .onnx '
         '(onnxruntime QDQ)')
@@ -88,7 +93,8 @@ def main(argv=None):
         pre_topk=args.pre_topk,
         keep_topk=args.keep_topk)
     deploy_model(model, channels_last=False,
-                 slice_free=not args.keep_slicing)
+                 slice_free=not args.keep_slicing,
+                 channel_multiple=args.channel_multiple or None)
     export_onnx(
         End2EndDetector(model, **settings),
         args.out,

@@ -114,3 +114,23 @@ def test_channel_padding_is_exact_and_aligns_widths():
 def test_channel_padding_bad_multiple(xs):
     with pytest.raises(ValueError, match='multiple'):
         deploy_model(copy.deepcopy(xs), channel_multiple=0)
+
+
+def test_channel_padding_refuses_other_conv_classes():
+    # a padded copy is a plain nn.Conv2d: a PSConv2d (per-kernel dilations)
+    # would silently lose what makes it one
+    from mmyoloms.deploy.pad import pad_channels, pad_conv_chain
+    from mmyoloms.models.layers import MSBlockLayer, PSConv2d
+    layer = MSBlockLayer(43, 43, 3, conv_cfg=dict(type='PSConv2d'))
+    assert isinstance(layer.mid_conv.conv, PSConv2d)
+    model = nn.Sequential(layer).eval()
+    fold_batch_norms(model)
+    with pytest.raises(TypeError, match='plain nn.Conv2d'):
+        pad_channels(model, 16)
+    with pytest.raises(TypeError, match='got PSConv2d'):
+        pad_conv_chain([nn.Conv2d(8, 43, 1), PSConv2d(43, 8, 3, padding=1)],
+                       [True], 16)
+    # plain convs pad as before
+    chain = pad_conv_chain([nn.Conv2d(8, 43, 1), nn.Conv2d(43, 8, 1)],
+                           [True], 16)
+    assert [c.out_channels for c in chain] == [48, 8]
