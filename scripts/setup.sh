@@ -2,8 +2,8 @@
 # Creates .venv and installs the pinned OpenMMLab stack plus mmyoloms (editable).
 # Idempotent: every step checks what is already there. The mmcv wheel (compiled
 # ops) is built once by scripts/build_mmcv.py (precompiled torch header, no
-# debug info: 2-3 min on 2 cores instead of 9) and cached outside the repo;
-# docs/install.md has the measured costs.
+# debug info: about 2 min on 2 cores, 5x less CPU than a plain build) and
+# cached outside the repo; docs/install.md has the measured costs.
 #
 # Environment:
 #   PYTHON        interpreter for the venv (default: python3, must be 3.11)
