@@ -149,3 +149,42 @@ def test_save_prediction_grid_draws_boxes(tmp_path):
     with pytest.raises(ValueError, match='3 images but 2 data samples'):
         save_prediction_grid(images, samples[:2], META, out)
     assert osp.isfile(out)
+
+
+def test_prediction_grid_with_ground_truth_beside(tmp_path):
+    from mmyoloms.visualization.prediction_grid import PANEL_GAP
+    image = np.full((120, 160, 3), 128, np.uint8)
+    sample = _sample([[20, 20, 100, 90]], [0.9], [0])
+    sample.gt_instances = InstanceData(
+        bboxes=torch.tensor([[60., 10., 150., 110.]]),
+        labels=torch.tensor([1]))
+    grid = save_prediction_grid([image], [sample], META,
+                                str(tmp_path / 'g.png'), score_thr=0.3,
+                                tile_size=160, draw_gt=True)
+    width = 2 * 160 + PANEL_GAP
+    assert grid.shape == (160, width, 3)
+    gt_panel, pred_panel = grid[:, :160], grid[:, 160 + PANEL_GAP:]
+    for panel, label in ((gt_panel, 1), (pred_panel, 0)):
+        pixels = panel.reshape(-1, 3).astype(float)
+        near = np.linalg.norm(pixels - META['palette'][label], axis=1) < 40
+        other = np.linalg.norm(pixels - META['palette'][1 - label],
+                               axis=1) < 40
+        assert near.sum() > 100 and other.sum() == 0
+    with pytest.raises(ValueError, match='no gt_instances'):
+        save_prediction_grid([image], [_sample([[0, 0, 5, 5]], [1.], [0])],
+                             META, str(tmp_path / 'h.png'), draw_gt=True)
+
+
+def test_labels_have_one_size_across_panels(tmp_path):
+    """The same scene at two resolutions gives the same tile: images are
+    scaled to the tile before drawing, so boxes and labels keep one size."""
+    small = np.full((120, 160, 3), 128, np.uint8)
+    large = np.full((240, 320, 3), 128, np.uint8)
+    samples = [_sample([[20, 20, 100, 90]], [0.9], [0]),
+               _sample([[40, 40, 200, 180]], [0.9], [0])]
+    grid = save_prediction_grid([small, large], samples, META,
+                                str(tmp_path / 'g.png'), ncols=2,
+                                tile_size=160)
+    first, second = grid[:, :160].astype(int), grid[:, 160:].astype(int)
+    assert (first != 128).any(axis=2).sum() > 200  # box and label drawn
+    assert np.abs(first - second).mean() < 1.0
