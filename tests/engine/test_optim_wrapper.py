@@ -11,11 +11,17 @@ from mmyoloms.engine import CPUAutocastOptimWrapper
 from ..shapes_utils import make_tiny_shapes, tiny_shapes_config
 
 
-def test_bf16_run_trains(tmp_path):
+def _tiny_cfg(tmp_path):
     data = make_tiny_shapes(str(tmp_path / 'data'), num_train=4, num_val=2)
     cfg = Config.fromfile(tiny_shapes_config(
         data, str(tmp_path / 'cfg.py'), max_epochs=1, batch_size=2))
     cfg.optim_wrapper.type = 'CPUAutocastOptimWrapper'
+    cfg.optim_wrapper.native_only = False
+    return cfg
+
+
+def test_bf16_run_trains(tmp_path):
+    cfg = _tiny_cfg(tmp_path)
     cfg.work_dir = str(tmp_path / 'work')
     runner = Runner.from_cfg(cfg)
     model = runner.model
@@ -44,3 +50,21 @@ def test_only_bfloat16():
         OPTIM_WRAPPERS.build(
             dict(type='CPUAutocastOptimWrapper', dtype='float16',
                  optimizer=torch.optim.AdamW(model.parameters())))
+
+
+def test_native_only_trains_in_float32_without_native_bf16(monkeypatch):
+    from mmyoloms.engine import optim_wrapper
+    model = torch.nn.Conv2d(3, 4, 3)
+    monkeypatch.setattr(optim_wrapper, 'cpu_has_native_bf16', lambda: False)
+    wrapper = OPTIM_WRAPPERS.build(
+        dict(type='CPUAutocastOptimWrapper',
+             optimizer=torch.optim.AdamW(model.parameters())))
+    assert not wrapper.enabled
+    with wrapper.optim_context(model):
+        assert model(torch.rand(1, 3, 8, 8)).dtype == torch.float32
+    monkeypatch.setattr(optim_wrapper, 'cpu_has_native_bf16', lambda: True)
+    wrapper = OPTIM_WRAPPERS.build(
+        dict(type='CPUAutocastOptimWrapper',
+             optimizer=torch.optim.AdamW(model.parameters())))
+    with wrapper.optim_context(model):
+        assert model(torch.rand(1, 3, 8, 8)).dtype == torch.bfloat16
