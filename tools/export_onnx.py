@@ -72,12 +72,15 @@ def parse_args(argv=None):
     parser.add_argument('--calib-split', default='train', choices=SPLITS,
                         help='dataset split to calibrate on')
     parser.add_argument(
-        '--overflow-fix', default='disable', choices=OVERFLOW_FIXES,
-        help='NNCF overflow fix: "enable" for CPUs without VNNI (AVX2 '
-        'only), where 8-bit products can saturate; default "disable"')
+        '--overflow-fix', default='enable', choices=OVERFLOW_FIXES,
+        help='NNCF overflow fix (7-bit weights): "enable" (default) runs '
+        'correctly on CPUs without VNNI, where 8-bit products can '
+        'saturate; "disable" only for CPUs with VNNI/AMX')
     parser.add_argument(
-        '--reduce-range', action='store_true',
-        help='onnxruntime: 7-bit weights, for CPUs without VNNI')
+        '--full-range', action='store_true',
+        help='onnxruntime: 8-bit weights (default 7-bit, reduce_range, '
+        'which runs correctly on CPUs without VNNI); only for CPUs with '
+        'VNNI/AMX')
     return parser.parse_args(argv)
 
 
@@ -108,7 +111,7 @@ def main(argv=None):
     if args.int8:
         quantize_model(args.out, args.int8, args.config, args.calib_images,
                        args.calib_split, args.overflow_fix,
-                       args.reduce_range)
+                       not args.full_range)
         print(f'quantized {args.int8} ({args.calib_images} '
               f'{args.calib_split} images)')
     return args.out

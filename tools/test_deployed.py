@@ -57,9 +57,11 @@ def parse_args(argv=None):
     parser.add_argument('--int8', nargs='*', default=['openvino'],
                         choices=('openvino', 'onnxruntime'),
                         help='--compare: INT8 routes')
-    parser.add_argument('--overflow-fix', default='disable',
+    parser.add_argument('--overflow-fix', default='enable',
                         choices=OVERFLOW_FIXES)
-    parser.add_argument('--reduce-range', action='store_true')
+    parser.add_argument('--full-range', action='store_true',
+                        help='onnxruntime INT8 with 8-bit weights (default '
+                        '7-bit: safe on CPUs without VNNI)')
     parser.add_argument('--out', help='JSON file for the metrics')
     return parser.parse_args(argv)
 
@@ -70,7 +72,8 @@ def main(argv=None):
         rows = compare_backends(
             args.config, args.model, args.work_dir, args.shape,
             args.calib_images, args.calib_split, args.int8,
-            args.overflow_fix, args.reduce_range, args.threads, args.split)
+            args.overflow_fix, not args.full_range, args.threads,
+            args.split)
         print(format_ap_table(rows))
         return rows
     detector = init_backend(args.backend, args.config, args.model,

@@ -126,8 +126,8 @@ def compare_backends(config: Union[str, Config],
                      calib_images: int = 300,
                      calib_split: str = 'train',
                      int8: Sequence[str] = ('openvino', ),
-                     overflow_fix: str = 'disable',
-                     reduce_range: bool = False,
+                     overflow_fix: str = 'enable',
+                     reduce_range: bool = True,
                      threads: Optional[int] = None,
                      split: str = 'val',
                      log: Callable[[str], None] = print) -> list:
@@ -148,8 +148,8 @@ def compare_backends(config: Union[str, Config],
         calib_split (str): Split they come from. Defaults to ``'train'``.
         int8 (Sequence[str]): INT8 routes, ``'openvino'`` (NNCF) and/or
             ``'onnxruntime'`` (QDQ). Defaults to ``('openvino', )``.
-        overflow_fix (str): NNCF overflow fix. Defaults to ``'disable'``.
-        reduce_range (bool): onnxruntime 7-bit weights. Defaults to False.
+        overflow_fix (str): NNCF overflow fix. Defaults to ``'enable'``.
+        reduce_range (bool): onnxruntime 7-bit weights. Defaults to True.
         threads (int, optional): Runtime threads. Defaults to None.
         split (str): Evaluation split. Defaults to ``'val'``.
         log (callable): Progress messages. Defaults to ``print``.

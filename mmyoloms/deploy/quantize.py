@@ -11,12 +11,13 @@ float:
   the ONNX file; ``Conv`` nodes are quantized except the prediction convs,
   so that decoding and NMS read float scores and distances.
 
-8-bit saturation: CPUs without VNNI multiply u8 x s8 pairs with
-``vpmaddubsw``, whose 16-bit intermediate sums saturate for large weights
-and activations. NNCF's ``overflow_fix`` (weights on 7 bits where needed)
-and onnxruntime's ``reduce_range`` avoid it; with VNNI or AMX they only
-cost accuracy. Both are options here; see ``docs/deploy.md`` for the
-choice and its measured cost.
+8-bit saturation: CPUs without VNNI (AVX2, AVX-512 before Cascade Lake)
+multiply u8 x s8 pairs with ``vpmaddubsw``, whose 16-bit intermediate sums
+saturate for large weights and activations. NNCF's ``overflow_fix``
+(weights on 7 bits) and onnxruntime's ``reduce_range`` (7-bit weights)
+avoid it; with VNNI or AMX they are not needed. Both are on by default:
+the same INT8 model then runs correctly on any x86 CPU, and on the shapes
+set they cost no AP (``docs/deploy.md``).
 """
 import copy
 import os
@@ -130,7 +131,7 @@ def decoding_node_names(model) -> List[str]:
 def quantize_openvino(onnx_file: str,
                       out_file: str,
                       inputs: Sequence[np.ndarray],
-                      overflow_fix: str = 'disable',
+                      overflow_fix: str = 'enable',
                       preset: str = 'performance') -> str:
     """INT8 OpenVINO IR of an exported detector, by NNCF.
 
@@ -140,9 +141,10 @@ def quantize_openvino(onnx_file: str,
         inputs (Sequence[np.ndarray]): Calibration batches
             (:func:`calibration_inputs`).
         overflow_fix (str): NNCF's ``overflow_fix``, one of
-            :data:`OVERFLOW_FIXES`: ``'enable'`` for CPUs without VNNI
-            (all layers), ``'first_layer_only'``, ``'disable'`` (CPUs with
-            VNNI/AMX). Defaults to ``'disable'``.
+            :data:`OVERFLOW_FIXES`: ``'enable'`` (all layers: safe on CPUs
+            without VNNI), ``'first_layer_only'``, ``'disable'`` (8-bit
+            weights: only for CPUs with VNNI or AMX). Defaults to
+            ``'enable'``.
         preset (str): ``'performance'`` (symmetric activations) or
             ``'mixed'`` (asymmetric activations). Defaults to
             ``'performance'``.
@@ -221,7 +223,7 @@ class _Reader:
 def quantize_onnxruntime(onnx_file: str,
                          out_file: str,
                          inputs: Sequence[np.ndarray],
-                         reduce_range: bool = False,
+                         reduce_range: bool = True,
                          per_channel: bool = True) -> str:
     """INT8 ONNX (QDQ) of an exported detector, by onnxruntime.
 
@@ -234,8 +236,8 @@ def quantize_onnxruntime(onnx_file: str,
         onnx_file (str): Float ``.onnx`` with NMS.
         out_file (str): INT8 ``.onnx``.
         inputs (Sequence[np.ndarray]): Calibration batches.
-        reduce_range (bool): 7-bit weights, for CPUs without VNNI.
-            Defaults to False.
+        reduce_range (bool): 7-bit weights, safe on CPUs without VNNI;
+            False only for CPUs with VNNI or AMX. Defaults to True.
         per_channel (bool): One weight scale per output channel.
             Defaults to True.
 
@@ -272,8 +274,8 @@ def quantize_model(onnx_file: str,
                    config: Union[str, Config],
                    calib_images: int,
                    split: str = 'train',
-                   overflow_fix: str = 'disable',
-                   reduce_range: bool = False) -> str:
+                   overflow_fix: str = 'enable',
+                   reduce_range: bool = True) -> str:
     """INT8 model of an exported detector, calibrated on ``calib_images``
     images of the config's ``split`` dataset; the extension of
     ``out_file`` picks the route: ``.xml`` NNCF / OpenVINO
@@ -289,8 +291,8 @@ def quantize_model(onnx_file: str,
         config (str or Config): The config the model was exported from.
         calib_images (int): Number of calibration images.
         split (str): Dataset split. Defaults to ``'train'``.
-        overflow_fix (str): NNCF route only. Defaults to ``'disable'``.
-        reduce_range (bool): onnxruntime route only. Defaults to False.
+        overflow_fix (str): NNCF route only. Defaults to ``'enable'``.
+        reduce_range (bool): onnxruntime route only. Defaults to True.
 
     Returns:
         str: ``out_file``.
