@@ -5,12 +5,25 @@ Times (a) the network forward, (b) forward + decode + NMS and (c) end to
 end from a decoded image (test pipeline included): median, p90 and
 images/s over interleaved rounds. Prints a Markdown table and writes JSON.
 
-Example (YOLO-MS-XS against RTMDet-tiny, 2 threads, 640x640)::
+Backends (``--backend``, default all): ``pytorch`` (eager),
+``pytorch-deploy`` (BN folded, slice-free blocks, channels_last),
+``onnxruntime``, ``openvino``, ``onnxruntime-int8``, ``openvino-int8``.
 
+Examples (2 threads, 640x640 by default)::
+
+    # YOLO-MS-XS against RTMDet-tiny
     python tools/benchmark.py configs/yoloms/yoloms-xs_syncbn_fast_8xb8-300e_coco.py \\
         --peers mmyolo::rtmdet/rtmdet_tiny_syncbn_fast_8xb32-300e_coco.py \\
-        --backend pytorch pytorch-deploy onnxruntime openvino openvino-int8 \
+        --backend pytorch pytorch-deploy onnxruntime openvino openvino-int8 \\
         --threads 2
+    # the MS-Block detectors of YOLOv6 and YOLOv8, side by side
+    python tools/benchmark.py configs/yolov6_ms/yolov6-ms_t_syncbn_fast_8xb32-400e_coco.py \\
+        --peers configs/yolov8_ms/yolov8-ms_n_syncbn_fast_8xb16-500e_coco.py \\
+        --backend pytorch pytorch-deploy onnxruntime onnxruntime-int8 openvino \\
+        --threads 2 --work-dir work_dirs/bench_family
+    # a trained checkpoint, with the MS-Block slicing kept as a second row
+    python tools/benchmark.py CONFIG CHECKPOINT --backend onnxruntime openvino \\
+        --with-sliced
 
 Without a checkpoint the weights are random (seeded) with BN statistics
 calibrated on the benchmark image, which is enough for timing; the INT8

@@ -4,12 +4,17 @@ Example::
 
     python tools/get_flops.py configs/yoloms/yoloms-xs_syncbn_fast_8xb8-300e_coco.py --shape 640 640
     python tools/get_flops.py configs/yoloms/yoloms-xs_syncbn_fast_8xb8-300e_coco.py --deploy
+    python tools/get_flops.py configs/yolov6_ms/yolov6-ms_t_syncbn_fast_8xb32-400e_coco.py --shape 640 640
+    python tools/get_flops.py configs/yolov8_ms/yolov8-ms_n_syncbn_fast_8xb16-500e_coco.py --deploy
+    python tools/get_flops.py mmyolo::rtmdet/rtmdet_tiny_syncbn_fast_8xb32-300e_coco.py
     python tools/get_flops.py configs/mmdet/faster-rcnn_yoloms-s_fpn_1x_coco.py
 
 FLOPs are multiply-accumulates of the network (backbone, neck, head; no
 NMS), as in the YOLO-MS paper; mmyolo and mmdet detectors (two-stage ones
 included) are counted by :func:`mmyoloms.analysis.get_complexity`.
-``--deploy`` counts the deploy-mode model (BN folded into the convs).
+``--shape`` defaults to 640x640. ``--deploy`` counts the deploy-mode model
+(BN folded into the convs, YOLOv6-MS's RepVGG stem merged, MS-Block
+slicing replaced by one 1x1 conv per branch).
 """
 import argparse
 import os.path as osp
