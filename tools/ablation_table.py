@@ -10,9 +10,9 @@ Examples::
 
     # print the table
     python tools/ablation_table.py
-    # rewrite the table between the ablation-table markers of README.md
-    flock /tmp/mmyoloms-cpu.lock \
-        python tools/ablation_table.py --readme README.md
+    # rewrite the table between the ablation-table markers of
+    # docs/ablations.md
+    python tools/ablation_table.py --readme docs/ablations.md
 """
 import argparse
 import ast
