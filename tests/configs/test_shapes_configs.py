@@ -51,6 +51,9 @@ def test_shapes_config_builds_cpu_model(path):
     assert cfg.model.use_syncbn is False
     assert cfg.model_wrapper_cfg.device_ids is None
     assert cfg.optim_wrapper.optimizer.lr == 0.004
+    # the two measured speed levers (docs/training_speed.md)
+    assert cfg.optim_wrapper.type == 'CPUAutocastOptimWrapper'
+    assert cfg.optim_wrapper.optimizer.fused is True
     # the config survives a dump/reload round trip
     assert Config.fromstring(cfg.pretty_text, '.py').model == cfg.model
 
