@@ -3,11 +3,32 @@ onnxruntime's profiler and OpenVINO's performance counters, summed by
 operator type (and by layer), for the notes in ``docs/deploy.md``."""
 import json
 import os
+import os.path as osp
 import tempfile
 from collections import defaultdict
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
+
+PRECISIONS = ('f32', 'bf16', 'f16')
+
+
+def _check_int(name: str, value, minimum: int) -> None:
+    if (not isinstance(value, int) or isinstance(value, bool)
+            or value < minimum):
+        raise ValueError(f'{name} must be an int >= {minimum}, got {value!r}')
+
+
+def _check_settings(threads: int, runs: int, warmup: int, top: int) -> None:
+    _check_int('threads', threads, 1)
+    _check_int('runs', runs, 1)
+    _check_int('warmup', warmup, 0)
+    _check_int('top', top, 0)
+
+
+def _check_file(model_file: str) -> None:
+    if not osp.isfile(model_file):
+        raise FileNotFoundError(f'model file not found: {model_file}')
 
 
 def _summary(per_type: Dict[str, float], per_node: Dict[str, float],
@@ -25,6 +46,64 @@ def _summary(per_type: Dict[str, float], per_node: Dict[str, float],
         })
 
 
+def input_shape(model_file: str,
+                shape: Optional[Sequence[int]] = None,
+                default: Sequence[int] = (640, 640)) -> Tuple[int, ...]:
+    """The ``(N, C, H, W)`` input to profile a model with: the graph's own
+    dimensions where they are fixed, else batch 1, 3 channels and ``shape``
+    (or ``default``).
+
+    Args:
+        model_file (str): ``.onnx`` file, or an OpenVINO ``.xml``.
+        shape (Sequence[int], optional): ``(H, W)`` asked for. A graph with
+            a fixed size that differs is an error. Defaults to None.
+        default (Sequence[int]): ``(H, W)`` of a graph with a dynamic size
+            when ``shape`` is None. Defaults to ``(640, 640)``.
+
+    Returns:
+        tuple[int]: ``(N, C, H, W)``.
+
+    Raises:
+        FileNotFoundError: ``model_file`` does not exist.
+        ValueError: The graph has more than one input or an input that is
+            not 4-D, or ``shape`` disagrees with its fixed size.
+    """
+    _check_file(model_file)
+    if shape is not None and (len(shape) != 2 or any(
+            not isinstance(s, int) or s < 1 for s in shape)):
+        raise ValueError(f'shape must be two ints (H, W) >= 1, got {shape}')
+    if model_file.endswith('.onnx'):
+        import onnx
+        graph = onnx.load(model_file, load_external_data=False).graph
+        weights = {init.name for init in graph.initializer}
+        inputs = [i for i in graph.input if i.name not in weights]
+        names = [i.name for i in inputs]
+        dims = [[d.dim_value if d.HasField('dim_value') else None
+                 for d in i.type.tensor_type.shape.dim] for i in inputs]
+    else:
+        import openvino as ov
+        model = ov.Core().read_model(model_file)
+        names = [i.get_any_name() for i in model.inputs]
+        dims = [[d.get_length() if d.is_static else None
+                 for d in i.get_partial_shape()] for i in model.inputs]
+    if len(names) != 1:
+        raise ValueError(
+            f'{model_file}: expected a graph with one input, got {names}')
+    fixed = dims[0]
+    if len(fixed) != 4:
+        raise ValueError(f'{model_file}: expected a 4-D (N, C, H, W) input, '
+                         f'got {len(fixed)}-D input {names[0]!r}')
+    wanted = [1, 3, *(shape if shape is not None else default)]
+    if shape is not None and any(
+            f is not None and f != w for f, w in zip(fixed[2:], wanted[2:])):
+        expected = tuple('?' if f is None else f for f in fixed)
+        raise ValueError(
+            f'{model_file} has the fixed input shape {expected}, but '
+            f'(H, W) = {tuple(shape)} was asked for (leave the shape out, '
+            f'or ask for {expected[2]} {expected[3]})')
+    return tuple(w if f is None else f for f, w in zip(fixed, wanted))
+
+
 def profile_onnxruntime(onnx_file: str,
                         inputs: np.ndarray,
                         threads: int = 2,
@@ -34,34 +113,67 @@ def profile_onnxruntime(onnx_file: str,
     """Operator times of an ONNX graph in onnxruntime (all graph
     optimisations, so fused and layout-converted nodes appear as run).
 
+    Args:
+        onnx_file (str): Model file, with a single input.
+        inputs (np.ndarray): Its input.
+        threads (int): Intra-op threads. Defaults to 2.
+        runs (int): Profiled runs. Defaults to 10.
+        warmup (int): Runs before those, left out. Defaults to 3.
+        top (int): Number of ``top_nodes``. Defaults to 15.
+
     Returns:
         dict: ``total_ms`` (sum of node times per run), ``by_type`` and
         ``top_nodes`` (ms per run, largest first).
     """
-    from .export import INPUT_NAME
     from .ort import make_session
+    _check_settings(threads, runs, warmup, top)
+    _check_file(onnx_file)
     with tempfile.TemporaryDirectory() as tmp:
         session = make_session(
             onnx_file, threads, profile_prefix=os.path.join(tmp, 'ort'))
+        names = [i.name for i in session.get_inputs()]
+        if len(names) != 1:
+            raise ValueError(
+                f'{onnx_file}: expected a graph with one input, got {names}')
         for _ in range(warmup + runs):
-            session.run(None, {INPUT_NAME: inputs})
+            session.run(None, {names[0]: inputs})
         with open(session.end_profiling(), encoding='utf-8') as f:
             events = json.load(f)
-    nodes = [
-        e for e in events
-        if e.get('cat') == 'Node' and e['name'].endswith('_kernel_time')
-    ]
+    return summarize_ort_events(events, runs, warmup, top)
+
+
+def summarize_ort_events(events: list, runs: int, warmup: int,
+                         top: int) -> dict:
+    """Sum the node events of an onnxruntime profile (the JSON list of
+    ``session.end_profiling()``) over its last ``runs`` runs.
+
+    Warm-up runs are left out by time, before the start of the
+    ``warmup``-th ``model_run`` event: a node's events cannot simply be
+    counted, since a node can run more than once in a run (subgraphs).
+
+    Args:
+        events (list): Profile events.
+        runs (int): Profiled runs (times are divided by it).
+        warmup (int): Runs at the start that are left out.
+        top (int): Number of ``top_nodes``.
+
+    Returns:
+        dict: See :func:`profile_onnxruntime`.
+    """
+    starts = sorted(e['ts'] for e in events
+                    if e.get('cat') == 'Session' and e['name'] == 'model_run')
+    if len(starts) != warmup + runs:
+        raise ValueError(f'the profile has {len(starts)} runs, expected '
+                         f'{warmup} warm-up + {runs} runs')
     per_type, per_node = defaultdict(float), defaultdict(float)
-    # the first `warmup` runs of every node are left out
-    seen = defaultdict(int)
-    for event in nodes:
-        name = event['name'][:-len('_kernel_time')]
-        seen[name] += 1
-        if seen[name] <= warmup:
+    for event in events:
+        if (event.get('cat') != 'Node'
+                or not event['name'].endswith('_kernel_time')
+                or event['ts'] < starts[warmup]):
             continue
         ms = event['dur'] / 1e3
         per_type[event['args']['op_name']] += ms
-        per_node[name] += ms
+        per_node[event['name'][:-len('_kernel_time')]] += ms
     return _summary(per_type, per_node, runs, top)
 
 
@@ -76,16 +188,35 @@ def profile_openvino(model_file: str,
     counters; fused layers appear once, with their ``exec_type``, e.g.
     ``jit_avx512_FP32`` or ``brgconv_avx512_amx_I8``).
 
+    Args:
+        model_file (str): ``.onnx`` or OpenVINO ``.xml``, a single input.
+        inputs (np.ndarray): Its input.
+        threads (int): Inference threads. Defaults to 2.
+        runs (int): Profiled runs. Defaults to 10.
+        warmup (int): Runs before those, left out. Defaults to 3.
+        top (int): Number of ``top_nodes``. Defaults to 15.
+        precision (str): Inference precision hint, one of ``PRECISIONS``.
+            Defaults to ``'f32'``.
+
     Returns:
         dict: ``total_ms``, ``by_type`` (keyed ``type/exec_type``) and
         ``top_nodes`` (ms per run, largest first).
     """
+    _check_settings(threads, runs, warmup, top)
+    if precision not in PRECISIONS:
+        raise ValueError(
+            f'precision must be one of {PRECISIONS}, got {precision!r}')
+    _check_file(model_file)
     import openvino as ov
     import openvino.properties as props
     import openvino.properties.hint as hints
     core = ov.Core()
+    model = core.read_model(model_file)
+    if len(model.inputs) != 1:
+        raise ValueError(f'{model_file}: expected a graph with one input, '
+                         f'got {len(model.inputs)}')
     compiled = core.compile_model(
-        core.read_model(model_file), 'CPU', {
+        model, 'CPU', {
             hints.performance_mode: hints.PerformanceMode.LATENCY,
             hints.inference_precision: getattr(ov.Type, precision),
             props.inference_num_threads: threads,
@@ -106,10 +237,16 @@ def profile_openvino(model_file: str,
     return _summary(per_type, per_node, runs, top)
 
 
+def _share(ms: float, total: float) -> str:
+    return f'{ms / total:.0%}' if total > 0 else '-'
+
+
 def format_profile(profile: dict, title: Optional[str] = None,
                    min_share: float = 0.01) -> str:
     """Markdown table of a profile's ``by_type`` (types under
     ``min_share`` of the total summed into one row)."""
+    if not 0 <= min_share <= 1:
+        raise ValueError(f'min_share must be in [0, 1], got {min_share}')
     total = profile['total_ms']
     lines = [f'**{title}** ({total:.1f} ms of operator time per run)'
              if title else f'{total:.1f} ms of operator time per run', '',
@@ -119,7 +256,17 @@ def format_profile(profile: dict, title: Optional[str] = None,
         if ms < min_share * total:
             rest += ms
             continue
-        lines.append(f'| {name} | {ms:.1f} | {ms / total:.0%} |')
+        lines.append(f'| {name} | {ms:.1f} | {_share(ms, total)} |')
     if rest:
-        lines.append(f'| (others) | {rest:.1f} | {rest / total:.0%} |')
+        lines.append(f'| (others) | {rest:.1f} | {_share(rest, total)} |')
+    return '\n'.join(lines)
+
+
+def format_top_nodes(profile: dict) -> str:
+    """Markdown table of a profile's ``top_nodes`` (ms per run and share of
+    the total), largest first."""
+    total = profile['total_ms']
+    lines = ['| node | ms | share |', '| --- | --- | --- |']
+    lines += [f'| {name} | {ms:.2f} | {_share(ms, total)} |'
+              for name, ms in profile['top_nodes'].items()]
     return '\n'.join(lines)
