@@ -74,16 +74,6 @@ def test_profile_sums_operator_time(models, backend):
     convs = [k for k in profile['by_type'] if k.startswith(CONV[backend])]
     assert convs, profile['by_type']
     assert all(profile['by_type'][k] > 0 for k in convs)
-    # The convs hold ~99% of the arithmetic and measure ~80% of the time,
-    # but a single run can be preempted inside any node on a loaded
-    # machine, so the dominance gets three tries.
-    for _ in range(3):
-        if next(iter(profile['by_type'])).startswith(CONV[backend]):
-            break
-        profile = PROFILERS[backend](models['fixed'], _inputs(), threads=1,
-                                     runs=5, warmup=2, top=2)
-    else:
-        pytest.fail(f'convolution not the largest type: {profile}')
 
 
 def test_profile_openvino_ir_and_no_top_nodes(models):
