@@ -19,10 +19,16 @@ def make_tiny_shapes(root: str, num_train: int = 8, num_val: int = 4,
 
 def tiny_shapes_config(data_root: str, path: str, max_epochs: int = 1,
                        batch_size: int = 2, base: str = SHAPES_CONFIG,
-                       extra: str = '') -> str:
+                       extra: str = '', bf16: bool = False) -> str:
     """Write a config that inherits the demo config and trains it on the
     tiny dataset at ``data_root`` (no workers, a checkpoint every epoch);
-    return ``path``."""
+    return ``path``.
+
+    The demo config autocasts to bfloat16 where the CPU has native bf16
+    instructions; unless ``bf16`` is True the tiny config trains in float32
+    (the fused AdamW kept), so that a test's trained model is the same on
+    CPUs with and without them (tests/engine/test_optim_wrapper.py covers
+    the bf16 path)."""
     data_root = data_root.rstrip('/') + '/'
     text = f'''
 _base_ = {base!r}
@@ -40,6 +46,7 @@ train_cfg = dict(max_epochs={max_epochs}, val_interval={max_epochs})
 default_hooks = dict(
     checkpoint=dict(interval=1, max_keep_ckpts=5),
     logger=dict(interval=1))
+{'' if bf16 else "optim_wrapper = dict(type='OptimWrapper')"}
 {extra}
 '''
     with open(path, 'w', encoding='utf-8') as f:

@@ -68,7 +68,8 @@ def test_profile_bad_arguments(tiny_cfg, tmp_path):
 
 def test_compare_training_speed(tiny_cfg):
     other = copy.deepcopy(tiny_cfg)
-    other.optim_wrapper.optimizer.foreach = True
+    # the demo config's AdamW is fused; foreach excludes it
+    other.optim_wrapper.optimizer.update(fused=None, foreach=True)
     results = compare_training_speed(
         dict(reference=tiny_cfg, foreach=other), rounds=1, iters=1,
         warmup=1)

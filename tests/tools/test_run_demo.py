@@ -72,11 +72,15 @@ def test_repeated_command_resumes_and_other_settings_are_refused(demo_run):
 
 def test_time_budget_plans_from_a_timing_run(tmp_path):
     # a budget too small for more than one epoch still trains one, and
-    # the plan records the measured speed
-    results = run_demo(
-        SHAPES_CONFIG, work_dir=str(tmp_path / 'work'),
-        data_root=str(tmp_path / 'data'), minutes=0.2, num_train=24,
-        num_val=8, grid_images=2, log=lambda line: None)
+    # the plan records the measured speed (the tool in its own process, as
+    # make demo runs it)
+    proc = _tool('--work-dir', str(tmp_path / 'work'), '--data-root',
+                 str(tmp_path / 'data'), '--minutes', '0.2', '--num-train',
+                 '24', '--num-val', '8', '--grid-images', '2')
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    assert '[demo] timing' in proc.stdout
+    with open(tmp_path / 'work' / 'demo_results.json') as f:
+        results = json.load(f)
     assert results['epochs'] == 1 and results['budget_minutes'] == 0.2
     with open(tmp_path / 'work' / 'demo_plan.json') as f:
         plan = json.load(f)
