@@ -35,12 +35,14 @@ demo: setup
 
 # The ablation sweep on the shapes dataset (configs/sweeps/shapes_demo.py,
 # 160x160 images written to data/shapes-160): YOLO-MS-XS with kernels
-# 3-5-7-9 / 3-3-3-3 / 9-9-9-9, Res2Block, MSFM, SMSL, and RTMDet-tiny, each
-# trained SWEEP_EPOCHS epochs from each of SWEEP_SEEDS (tools/sweep.py
-# --epochs rescales the schedule). SWEEP_SMOKE=1 trains each from 2 seeds
-# for one epoch of two iterations on a 16-image subset, to check the
-# plumbing. SWEEP_FILE picks another sweep file.
-SWEEP_EPOCHS ?= 4
+# 3-5-7-9 / 3-3-3-3 / 9-9-9-9 and RTMDet-tiny, each trained SWEEP_EPOCHS
+# epochs from each of SWEEP_SEEDS (tools/sweep.py --epochs rescales the
+# schedule); docs/sweeps.md has its measured wall time and table.
+# SWEEP_FILE=configs/sweeps/shapes_modules.py sweeps Res2Block, MSFM and
+# SMSL against the same reference. SWEEP_SMOKE=1 trains each run from 2
+# seeds for one epoch of two iterations on a 16-image subset, to check the
+# plumbing.
+SWEEP_EPOCHS ?= 8
 SWEEP_SEEDS ?= 0 1 2
 SWEEP_FILE ?= configs/sweeps/shapes_demo.py
 SWEEP_SMOKE_OPTIONS = --seeds 0 1 --epochs 1 --latency-repeat 2 \

@@ -1,5 +1,8 @@
-# `make sweep-demo`: the YOLO-MS ablations on the offline shapes dataset,
-# with RTMDet-tiny as the peer, sized for a 2-core CPU. A sweep file for
+# `make sweep-demo`: YOLO-MS-XS's kernel protocols (3-5-7-9, the paper's,
+# against 3-3-3-3 and 9-9-9-9) and RTMDet-tiny as the peer, on the offline
+# shapes dataset, sized for a 2-core CPU (docs/sweeps.md has the budget and
+# what it measured). `shapes_modules.py` sweeps the ablation modules against
+# the same reference. A sweep file for
 # tools/sweep.py: `base` is the config every run starts from, `common_cfg`
 # the overrides of every run (data and input size), `runs` the variants.
 # `_base_` only makes the base's values referable below (`_base_.model...`).
@@ -7,7 +10,7 @@
 #   python tools/generate_shapes.py data/shapes-160 --img-size 160 160 \
 #       --max-objects 6
 #   python tools/sweep.py configs/sweeps/shapes_demo.py \
-#       --out work_dirs/sweep_demo --seeds 0 1 2 --epochs 4
+#       --out work_dirs/sweep_demo --seeds 0 1 2 --epochs 8
 _base_ = '../shapes/yoloms-xs_fast_1xb8-10e_shapes.py'
 base = '../shapes/yoloms-xs_fast_1xb8-10e_shapes.py'
 
@@ -73,30 +76,12 @@ def _kernels(k):
             [640, 1280, [1, k[3], k[3]], True]]
 
 
-res2_block = dict(type='Res2Block', kernel_sizes=[1, 3, 3], mid_expand_ratio=1)
-msfm = dict(type='MSFM', scales=(0.5, 0.7, 1.0), norm_group=16, conv_num=1,
-            fusion='add')
-
 runs = [
     dict(name='yoloms-xs-k3579'),
     dict(name='yoloms-xs-k3333',
          cfg=dict(model=dict(backbone=dict(arch_setting=_kernels([3] * 4))))),
     dict(name='yoloms-xs-k9999',
          cfg=dict(model=dict(backbone=dict(arch_setting=_kernels([9] * 4))))),
-    dict(name='yoloms-xs-res2block',
-         cfg=dict(model=dict(backbone=dict(block_cfg=res2_block),
-                             neck=dict(block_cfg=res2_block)))),
-    dict(name='yoloms-xs-msfm',
-         cfg=dict(model=dict(backbone=dict(plugins=[
-             dict(cfg=dict(msfm, ratio=4), stages=(False, True, False, False)),
-             dict(cfg=dict(msfm, ratio=8), stages=(False, False, True, False)),
-             dict(cfg=dict(msfm, ratio=16), stages=(False, False, False, True)),
-         ])))),
-    dict(name='yoloms-xs-smsl',
-         cfg=dict(model=dict(neck=[
-             _base_.model.neck,
-             dict(type='SMSL', in_channels=96, num_levels=3, reduction=8),
-         ]))),
     dict(name='rtmdet-tiny',
          config='../shapes/rtmdet-tiny_fast_1xb8-10e_shapes.py'),
 ]

@@ -16,6 +16,7 @@ from ..conftest import REPO_ROOT
 
 SWEEPS = osp.join(REPO_ROOT, 'configs', 'sweeps')
 DEMO = load_sweep_file(osp.join(SWEEPS, 'shapes_demo.py'))
+MODULES = load_sweep_file(osp.join(SWEEPS, 'shapes_modules.py'))
 
 
 def _backbone_kernels(model):
@@ -26,22 +27,40 @@ def _backbone_kernels(model):
 
 def test_every_sweep_file_loads():
     files = sorted(glob.glob(osp.join(SWEEPS, '*.py')))
-    assert [osp.basename(f) for f in files] == ['shapes_demo.py']
+    assert [osp.basename(f) for f in files] == [
+        'shapes_demo.py', 'shapes_modules.py']
     for path in files:
         for run in load_sweep_file(path):
             run.build_config()
 
 
-def test_demo_runs_are_the_issue_set():
+def test_demo_runs_are_the_kernel_protocols_and_the_peer():
     assert [r.name for r in DEMO] == [
         'yoloms-xs-k3579', 'yoloms-xs-k3333', 'yoloms-xs-k9999',
-        'yoloms-xs-res2block', 'yoloms-xs-msfm', 'yoloms-xs-smsl',
         'rtmdet-tiny'
     ]
 
 
-@pytest.mark.parametrize('run', DEMO, ids=[r.name for r in DEMO])
-def test_demo_run_builds_what_its_name_says(run):
+def test_modules_sweep_shares_the_demo_setting():
+    assert [r.name for r in MODULES] == [
+        'yoloms-xs-k3579', 'yoloms-xs-res2block', 'yoloms-xs-msfm',
+        'yoloms-xs-smsl'
+    ]
+    # same reference, data, input size and schedule as the demo sweep, so
+    # both tables compare against the same YOLO-MS-XS
+    demo_ref = DEMO[0].build_config()
+    modules_ref = MODULES[0].build_config()
+    assert modules_ref.to_dict() == demo_ref.to_dict()
+    for run in MODULES:
+        cfg = run.build_config()
+        assert cfg.img_scale == (160, 160)
+        assert cfg.train_dataloader.dataset.data_root == 'data/shapes-160/'
+        assert cfg.val_dataloader is None
+
+
+@pytest.mark.parametrize(
+    'run', DEMO + MODULES[1:], ids=[r.name for r in DEMO + MODULES[1:]])
+def test_sweep_run_builds_what_its_name_says(run):
     cfg = run.build_config()
     model = MODELS.build(cfg.model)
     blocks = {type(m) for m in model.modules()}
