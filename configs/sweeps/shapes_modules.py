@@ -25,7 +25,8 @@ runs = [
          cfg=dict(model=dict(backbone=dict(plugins=[
              dict(cfg=dict(msfm, ratio=4), stages=(False, True, False, False)),
              dict(cfg=dict(msfm, ratio=8), stages=(False, False, True, False)),
-             dict(cfg=dict(msfm, ratio=16), stages=(False, False, False, True)),
+             dict(cfg=dict(msfm, ratio=16),
+                  stages=(False, False, False, True)),
          ])))),
     dict(name='yoloms-xs-smsl',
          cfg=dict(model=dict(neck=[

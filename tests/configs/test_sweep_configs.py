@@ -48,11 +48,9 @@ def test_modules_sweep_shares_the_demo_setting():
     ]
     # same reference, data, input size and schedule as the demo sweep, so
     # both tables compare against the same YOLO-MS-XS
-    demo_ref = DEMO[0].build_config()
-    modules_ref = MODULES[0].build_config()
-    assert modules_ref.to_dict() == demo_ref.to_dict()
-    for run in MODULES:
-        cfg = run.build_config()
+    cfgs = [run.build_config() for run in MODULES]
+    assert cfgs[0].to_dict() == DEMO[0].build_config().to_dict()
+    for cfg in cfgs:
         assert cfg.img_scale == (160, 160)
         assert cfg.train_dataloader.dataset.data_root == 'data/shapes-160/'
         assert cfg.val_dataloader is None
