@@ -1,7 +1,7 @@
-# The ablation modules against YOLO-MS-XS (3-5-7-9, the reference), on the
-# same data, input size and schedule as `make sweep-demo`
-# (shapes_demo.py, whose `base`, `common_cfg` and data settings this file
-# inherits; only `runs` differs):
+# The ablation modules and the peer detector against YOLO-MS-XS (3-5-7-9,
+# the reference), on the same data, input size and schedule as
+# `make sweep-demo` (shapes_demo.py, whose `base`, `common_cfg` and data
+# settings this file inherits; only `runs` differs):
 #
 #   make sweep-demo SWEEP_FILE=configs/sweeps/shapes_modules.py \
 #       WORK_DIR=work_dirs/sweep_modules
@@ -9,7 +9,8 @@
 # - Res2Block in place of the MS-Block (3x3 convs at the split width, in
 #   backbone and neck): the paper's MS-Block vs Res2Net-style block;
 # - MSFM after the blocks of stages 2-4;
-# - SMSL after the neck.
+# - SMSL after the neck;
+# - RTMDet-tiny, the detector YOLO-MS-XS is compared with in the paper.
 _base_ = 'shapes_demo.py'
 
 res2_block = dict(type='Res2Block', kernel_sizes=[1, 3, 3], mid_expand_ratio=1)
@@ -33,4 +34,6 @@ runs = [
              _base_.model.neck,
              dict(type='SMSL', in_channels=96, num_levels=3, reduction=8),
          ]))),
+    dict(name='rtmdet-tiny',
+         config='../shapes/rtmdet-tiny_fast_1xb8-10e_shapes.py'),
 ]
