@@ -39,9 +39,9 @@ demo: setup
 # of SWEEP_SEEDS (tools/sweep.py --epochs rescales the schedule);
 # docs/sweeps.md has its measured wall time and table.
 # SWEEP_FILE=configs/sweeps/shapes_modules.py sweeps Res2Block, MSFM, SMSL
-# and RTMDet-tiny against the same reference. SWEEP_SMOKE=1 trains each run from 2
-# seeds for one epoch of two iterations on a 16-image subset, to check the
-# plumbing.
+# and RTMDet-tiny against the same reference. SWEEP_SMOKE=1 trains each run
+# from 2 seeds for one epoch of two iterations on a 16-image subset, to
+# check the plumbing.
 SWEEP_EPOCHS ?= 8
 SWEEP_SEEDS ?= 0 1 2 3
 SWEEP_FILE ?= configs/sweeps/shapes_demo.py

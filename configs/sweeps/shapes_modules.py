@@ -10,7 +10,7 @@
 #   backbone and neck): the paper's MS-Block vs Res2Net-style block;
 # - MSFM after the blocks of stages 2-4;
 # - SMSL after the neck;
-# - RTMDet-tiny, the detector YOLO-MS-XS is compared with in the paper.
+# - RTMDet-tiny, the RTMDet model of YOLO-MS-XS's size (the peer).
 _base_ = 'shapes_demo.py'
 
 res2_block = dict(type='Res2Block', kernel_sizes=[1, 3, 3], mid_expand_ratio=1)
