@@ -71,6 +71,27 @@ def _first_line(err: BaseException) -> str:
     return (f'{type(err).__name__}: {err}'.splitlines() or [''])[0]
 
 
+# keys that mmengine's Runner writes into the config it dumps to the work
+# dir (over the sweep's own ``config.py``, which has the same name)
+_RUNNER_KEYS = ('work_dir', 'launcher')
+
+
+def _same_config(dumped: Config, cfg: Config) -> bool:
+    """Whether a seed directory's ``config.py`` is the config ``cfg``.
+
+    The directory's file is the sweep's dump, or after training started
+    the Runner's own dump of it, which adds ``work_dir`` and ``launcher``;
+    those keys are left out of the comparison.
+    """
+    def plain(config: Config) -> dict:
+        d = config.to_dict()
+        for key in _RUNNER_KEYS:
+            d.pop(key, None)
+        return d
+
+    return plain(dumped) == plain(cfg)
+
+
 def _positive_int(value, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f'{name} must be an int >= 1, got {value!r}')
@@ -198,13 +219,12 @@ class Sweeper:
                         continue
                     cfg = copy.deepcopy(own)
                     cfg.merge_from_dict({'randomness.seed': seed})
-                    with open(dumped) as f:
-                        if f.read() != cfg.pretty_text:
-                            problems.append(
-                                f'{run.name} seed {seed}: {dumped} holds '
-                                'another config than this sweep gives the '
-                                'run (changed options or config?); use '
-                                'another --out or remove that directory')
+                    if not _same_config(Config.fromfile(dumped), cfg):
+                        problems.append(
+                            f'{run.name} seed {seed}: {dumped} holds '
+                            'another config than this sweep gives the run '
+                            '(changed options or config?); use another '
+                            '--out or remove that directory')
             except Exception as err:
                 problems.append(f'{run.name}: {_first_line(err)}')
         if problems:

@@ -298,6 +298,23 @@ def test_smoke_sweep_with_seeds_collects_table_plot_and_latency(
     assert '| xs (reference) | 2/2 |' in md
     assert osp.getsize(osp.join(out, 'results.png')) > 10_000
 
+    # Rerun: the Runner has dumped its own config.py over the sweep's
+    # (adding work_dir and launcher); the finished seeds are still the
+    # same config and are skipped, not refused nor trained again.
+    dumped = osp.join(out, 'xs', 'seed0', 'config.py')
+    assert Config.fromfile(dumped).work_dir == osp.join(out, 'xs', 'seed0')
+    log = osp.join(out, 'xs', 'seed0', 'worker.log')
+    size = osp.getsize(log)
+    again = Sweeper([SweepRun('xs', config)], out, seeds=[0, 1],
+                    shape=(64, 64), latency=False).run()
+    assert [(r['seed'], r['AP']) for r in again] == [
+        (r['seed'], r['AP']) for r in records]
+    assert osp.getsize(log) == size
+    # a changed option still is refused
+    with pytest.raises(ValueError, match='xs seed 0: .*another config'):
+        Sweeper([SweepRun('xs', config)], out, seeds=[0],
+                cfg_options={'optim_wrapper.optimizer.lr': 0.5}).check()
+
 
 MMDET_SHAPES = '''
 _base_ = {base!r}
