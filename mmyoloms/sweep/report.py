@@ -8,8 +8,10 @@ Files written to the sweep's output directory:
   t-interval of every AP figure, params, FLOPs, latency, mean training
   time;
 * ``comparison.csv``: one row per (run, metric): difference of means to
-  the reference run, its 95 % Welch interval, degrees of freedom and the
-  verdict (:mod:`mmyoloms.sweep.stats`);
+  the reference run, its 95 % Welch interval, degrees of freedom, the
+  verdict and, where it is *within noise*, the seeds per side that a
+  difference of this size would need at the measured spread (80 % power;
+  :mod:`mmyoloms.sweep.stats`);
 * ``results.md``: the same as readable tables;
 * ``results.png``: AP (mean and 95 % interval over the seeds) against
   forward latency and against params, the reference marked.
@@ -19,7 +21,8 @@ import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
 from ..utils import COCO_BBOX_METRICS
-from .stats import REFERENCE, summarize, verdict, welch_difference
+from .stats import (MAX_SEEDS, POWER, REFERENCE, WITHIN_NOISE,
+                    seeds_to_resolve, summarize, verdict, welch_difference)
 
 METRICS = tuple(key for key, _ in COCO_BBOX_METRICS)
 RUN_FIGURES = ('params_M', 'flops_G', 'forward_ms', 'latency_ms',
@@ -31,7 +34,8 @@ SUMMARY_COLUMNS = ('name', 'seeds', 'seeds_ok') + tuple(
     for s in ('mean', 'std', 'ci95_low', 'ci95_high')) + RUN_FIGURES + (
         'train_s_mean', )
 COMPARISON_COLUMNS = ('name', 'reference', 'metric', 'n', 'n_ref', 'diff',
-                      'ci95_low', 'ci95_high', 'dof', 'verdict')
+                      'ci95_low', 'ci95_high', 'dof', 'verdict',
+                      'seeds_to_resolve')
 
 
 def _ok_values(records: Sequence[Dict], name: str, key: str) -> list:
@@ -74,7 +78,13 @@ def summarize_runs(records: Sequence[Dict], runs: Dict[str, Dict],
 
 def compare_runs(records: Sequence[Dict], names: Sequence[str],
                  reference: str) -> List[Dict]:
-    """One comparison row per (run, metric) against ``reference``."""
+    """One comparison row per (run, metric) against ``reference``.
+
+    A *within noise* row also gets ``seeds_to_resolve``
+    (:func:`~mmyoloms.sweep.stats.seeds_to_resolve` of its observed
+    difference at the two runs' measured spreads; None when more than
+    1000 seeds per side would be needed).
+    """
     rows = []
     for name in names:
         for metric in METRICS:
@@ -82,14 +92,19 @@ def compare_runs(records: Sequence[Dict], names: Sequence[str],
                 rows.append(dict(name=name, reference=reference,
                                  metric=metric, verdict=REFERENCE))
                 continue
-            d = welch_difference(
-                _ok_values(records, name, metric),
-                _ok_values(records, reference, metric))
-            rows.append(
-                dict(name=name, reference=reference, metric=metric,
-                     n=d['n'], n_ref=d['n_ref'], diff=d['diff'],
-                     ci95_low=d['ci_low'], ci95_high=d['ci_high'],
-                     dof=d['dof'], verdict=verdict(d)))
+            mine = _ok_values(records, name, metric)
+            ref = _ok_values(records, reference, metric)
+            d = welch_difference(mine, ref)
+            row = dict(name=name, reference=reference, metric=metric,
+                       n=d['n'], n_ref=d['n_ref'], diff=d['diff'],
+                       ci95_low=d['ci_low'], ci95_high=d['ci_high'],
+                       dof=d['dof'], verdict=verdict(d))
+            if row['verdict'] == WITHIN_NOISE:
+                # how many seeds a difference of this size would need
+                row['seeds_to_resolve'] = seeds_to_resolve(
+                    d['diff'], summarize(mine)['std'],
+                    summarize(ref)['std'])
+            rows.append(row)
     return rows
 
 
@@ -105,6 +120,14 @@ def _num(value, digits: int = 3, sign: bool = False) -> str:
     if value is None:
         return '–'
     return f'{value:+.{digits}f}' if sign else f'{value:.{digits}f}'
+
+
+def _seeds(comparison: Dict) -> str:
+    """The ``seeds_to_resolve`` cell of a comparison row."""
+    if comparison['verdict'] != WITHIN_NOISE:
+        return '–'
+    n = comparison.get('seeds_to_resolve')
+    return f'> {MAX_SEEDS}' if n is None else str(n)
 
 
 def _mean_ci(row: Dict, metric: str) -> str:
@@ -157,16 +180,24 @@ def _markdown(records: Sequence[Dict], summary: Sequence[Dict],
         'excludes 0, *within noise at this budget* when it contains 0; no '
         'verdict with fewer than 2 seeds on a side. Each interval is at '
         '95 % on its own: of k comparisons between runs that do not '
-        'differ, about 0.05·k come out better or worse by chance.', ''
+        'differ, about 0.05·k come out better or worse by chance. '
+        'Seeds for ΔAP: where AP is within noise, the seeds per side with '
+        'which a true difference as large as the observed one would be '
+        f'found with {POWER * 100:.0f} % power, if the runs spread as they '
+        'did here (a planning figure: the observed difference is noisy '
+        'too).',
+        ''
     ]
-    head = ['run', 'verdict (AP)', *[f'Δ{m}' for m in METRICS]]
+    head = ['run', 'verdict (AP)', 'seeds for ΔAP',
+            *[f'Δ{m}' for m in METRICS]]
     lines += ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
     by_key = {(r['name'], r['metric']): r for r in comparison}
     for row in summary:
         name = row['name']
         if name == reference:
             continue
-        cells = [name, by_key[(name, 'AP')]['verdict']]
+        ap = by_key[(name, 'AP')]
+        cells = [name, ap['verdict'], _seeds(ap)]
         for metric in METRICS:
             c = by_key[(name, metric)]
             if c['diff'] is None:

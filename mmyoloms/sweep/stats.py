@@ -16,6 +16,13 @@ then has values ``x_1..x_n``, one per seed that finished:
   below zero, ``within noise at this budget`` when it contains zero, and no
   verdict with fewer than 2 seeds on either side (no spread to compare
   with).
+* :func:`seeds_to_resolve`: for planning the next sweep, how many seeds
+  per side a Welch comparison would need to find a true difference of a
+  given size with 80 % power, if the two runs spread as measured: the
+  smallest ``n >= 2`` with
+  ``(t(0.975, dof_n) + t(0.80, dof_n)) * sqrt((s_a^2 + s_b^2) / n) <= |d|``,
+  ``dof_n`` the Welch-Satterthwaite degrees of freedom at ``n`` seeds per
+  side (the usual t approximation of the power of a two-sample test).
 
 Every interval is at 95 % on its own: among k comparisons of runs that do
 not differ, about 0.05 k come out ``better`` or ``worse`` by chance.
@@ -25,6 +32,8 @@ import math
 from typing import Dict, Optional, Sequence
 
 CONFIDENCE = 0.95
+POWER = 0.80
+MAX_SEEDS = 1000
 
 BETTER = 'better'
 WORSE = 'worse'
@@ -42,10 +51,14 @@ def _values(values: Sequence[Optional[float]]) -> list:
 
 def t_quantile(dof: float, confidence: float = CONFIDENCE) -> float:
     """Two-sided quantile ``t((1 + confidence) / 2, dof)`` of Student's t."""
-    from scipy.stats import t
     if not dof > 0:
         raise ValueError(f'dof must be > 0, got {dof}')
-    return float(t.ppf((1 + confidence) / 2, dof))
+    return _t_ppf((1 + confidence) / 2, dof)
+
+
+def _t_ppf(probability: float, dof: float) -> float:
+    from scipy.stats import t
+    return float(t.ppf(probability, dof))
 
 
 def summarize(values: Sequence[Optional[float]],
@@ -128,3 +141,56 @@ def verdict(difference: Dict) -> str:
     if difference['ci_high'] < 0:
         return WORSE
     return WITHIN_NOISE
+
+
+def seeds_to_resolve(difference: float,
+                     std: float,
+                     std_ref: float,
+                     confidence: float = CONFIDENCE,
+                     power: float = POWER,
+                     max_seeds: int = MAX_SEEDS) -> Optional[int]:
+    """Seeds per side to find ``difference`` with a Welch interval.
+
+    The smallest number of seeds ``n`` per run (the same on both sides)
+    for which a true difference of means ``difference`` would come out
+    *better* or *worse* with probability ``power``, when the two runs
+    spread over the seeds with standard deviations ``std`` and
+    ``std_ref``: ``(t(c, dof_n) + t(power, dof_n)) * sqrt((std^2 +
+    std_ref^2) / n) <= |difference|`` with ``c = (1 + confidence) / 2``
+    and ``dof_n = (std^2 + std_ref^2)^2 (n - 1) / (std^4 + std_ref^4)``.
+
+    Fed with a sweep's own observed difference it answers "how many seeds
+    would a difference this large need at this spread"; the observed
+    difference is itself noisy, so the answer is a planning figure, not a
+    promise.
+
+    Args:
+        difference (float): Difference of means to resolve.
+        std (float): Seed standard deviation of the run.
+        std_ref (float): Seed standard deviation of the reference run.
+        confidence (float): Level of the interval. Defaults to 0.95.
+        power (float): Probability of a verdict other than *within noise*
+            when the true difference is ``difference``. Defaults to 0.8.
+        max_seeds (int): Search limit. Defaults to 1000.
+
+    Returns:
+        int or None: ``n >= 2``; None when even ``max_seeds`` seeds per
+        side do not suffice (a zero difference never does) or when neither
+        run spreads (no noise measured to plan from).
+    """
+    if std < 0 or std_ref < 0:
+        raise ValueError(
+            f'std and std_ref must be >= 0, got {std} and {std_ref}')
+    if not 0.5 <= power < 1:
+        raise ValueError(f'power must be in [0.5, 1), got {power}')
+    var = std**2 + std_ref**2
+    size = abs(difference)
+    if var == 0:
+        return None
+    for n in range(2, max_seeds + 1):
+        dof = var**2 * (n - 1) / (std**4 + std_ref**4)
+        needed = (t_quantile(dof, confidence) + _t_ppf(power, dof)) * \
+            math.sqrt(var / n)
+        if needed <= size:
+            return n
+    return None

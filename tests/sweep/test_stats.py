@@ -1,14 +1,17 @@
 """The seed statistics against numbers computed by hand.
 
 t quantiles from a printed table: t(0.975, 1) = 12.706, t(0.975, 2) =
-4.303, t(0.975, 4) = 2.776.
+4.303, t(0.975, 4) = 2.776, t(0.975, 6) = 2.447, t(0.975, 8) = 2.306,
+t(0.975, 10) = 2.228; t(0.80, 6) = 0.906, t(0.80, 8) = 0.889,
+t(0.80, 10) = 0.879.
 """
 import math
 
 import pytest
 
-from mmyoloms.sweep.stats import (BETTER, WITHIN_NOISE, WORSE, summarize,
-                                  t_quantile, verdict, welch_difference)
+from mmyoloms.sweep.stats import (BETTER, WITHIN_NOISE, WORSE,
+                                  seeds_to_resolve, summarize, t_quantile,
+                                  verdict, welch_difference)
 
 A = [0.30, 0.32, 0.34]  # mean 0.32, squared deviations 0.0008, std 0.02
 B = [0.25, 0.29]  # mean 0.27, std sqrt(0.0008) = 0.028284
@@ -90,3 +93,33 @@ def test_no_verdict_without_two_seeds_per_side_or_any_spread():
     assert verdict(d) == 'no verdict: no spread over the seeds on either side'
     d = welch_difference([], A)
     assert d['diff'] is None and verdict(d).startswith('no verdict: 0 vs 3')
+
+
+def test_seeds_to_resolve_by_hand():
+    # std 1 on both sides: n seeds per side give dof = 2 (n - 1) and
+    # need (t(0.975, dof) + t(0.80, dof)) * sqrt(2 / n):
+    # n = 4: (2.447 + 0.906) * 0.7071 = 2.371
+    # n = 5: (2.306 + 0.889) * 0.6325 = 2.021
+    # n = 6: (2.228 + 0.879) * 0.5774 = 1.794
+    assert seeds_to_resolve(2.0, 1.0, 1.0) == 6
+    assert seeds_to_resolve(-2.0, 1.0, 1.0) == 6  # either direction
+    assert seeds_to_resolve(2.1, 1.0, 1.0) == 5
+    assert seeds_to_resolve(2.4, 1.0, 1.0) == 4
+    # scale-free: the same ratios in AP units
+    assert seeds_to_resolve(0.02, 0.01, 0.01) == 6
+    # unequal spreads: std 0.03 and 0 give dof = n - 1, as a one-sample
+    # interval; n = 9: (2.306 + 0.889) * 0.03 / 3 = 0.03195
+    assert seeds_to_resolve(0.032, 0.03, 0.0) == 9
+    assert seeds_to_resolve(0.0319, 0.03, 0.0) == 10
+
+
+def test_seeds_to_resolve_limits_and_bad_arguments():
+    assert seeds_to_resolve(0.0, 1.0, 1.0) is None  # never found
+    assert seeds_to_resolve(2.0, 1.0, 1.0, max_seeds=5) is None
+    assert seeds_to_resolve(0.1, 0.0, 0.0) is None  # no spread to plan from
+    # a higher power needs more seeds
+    assert seeds_to_resolve(2.0, 1.0, 1.0, power=0.9) > 6
+    with pytest.raises(ValueError, match='std'):
+        seeds_to_resolve(0.1, -0.01, 0.01)
+    with pytest.raises(ValueError, match='power'):
+        seeds_to_resolve(0.1, 0.01, 0.01, power=1.0)
