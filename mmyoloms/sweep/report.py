@@ -249,6 +249,15 @@ def plot(summary: Sequence[Dict], reference: str, path: str,
     for ax, key, label in ((axes[0], 'forward_ms',
                             'forward latency (ms, batch 1, CPU, eager)'),
                            (axes[1], 'params_M', 'params (M)')):
+        if all(row.get(key) is None or row.get('AP_mean') is None
+               for row in summary):
+            # e.g. a sweep run with --no-latency: say so, no empty axes
+            ax.text(0.5, 0.5, 'not measured', ha='center', va='center',
+                    transform=ax.transAxes, fontsize=12, color='0.4')
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_xlabel(label, fontsize=11)
+            continue
         for row in summary:
             x, y = row.get(key), row.get('AP_mean')
             if x is None or y is None:
