@@ -184,13 +184,23 @@ def seeds_to_resolve(difference: float,
     if not 0.5 <= power < 1:
         raise ValueError(f'power must be in [0.5, 1), got {power}')
     var = std**2 + std_ref**2
-    size = abs(difference)
     if var == 0:
         return None
-    for n in range(2, max_seeds + 1):
+
+    def resolves(n: int) -> bool:
         dof = var**2 * (n - 1) / (std**4 + std_ref**4)
-        needed = (t_quantile(dof, confidence) + _t_ppf(power, dof)) * \
+        half = (t_quantile(dof, confidence) + _t_ppf(power, dof)) * \
             math.sqrt(var / n)
-        if needed <= size:
-            return n
-    return None
+        return half <= abs(difference)
+
+    if not resolves(max_seeds):
+        return None
+    # the needed difference falls with n: bisect for the smallest n
+    low, high = 1, max_seeds  # resolves(high), and n = low is not tried
+    while high - low > 1:
+        mid = (low + high) // 2
+        if resolves(mid):
+            high = mid
+        else:
+            low = mid
+    return high

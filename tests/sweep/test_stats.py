@@ -116,6 +116,8 @@ def test_seeds_to_resolve_by_hand():
 def test_seeds_to_resolve_limits_and_bad_arguments():
     assert seeds_to_resolve(0.0, 1.0, 1.0) is None  # never found
     assert seeds_to_resolve(2.0, 1.0, 1.0, max_seeds=5) is None
+    assert seeds_to_resolve(2.0, 1.0, 1.0, max_seeds=6) == 6
+    assert seeds_to_resolve(100.0, 1.0, 1.0) == 2  # the least with a spread
     assert seeds_to_resolve(0.1, 0.0, 0.0) is None  # no spread to plan from
     # a higher power needs more seeds
     assert seeds_to_resolve(2.0, 1.0, 1.0, power=0.9) > 6
