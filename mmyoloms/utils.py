@@ -11,6 +11,17 @@ COCO_BBOX_METRICS = (('AP', 'coco/bbox_mAP'), ('AP50', 'coco/bbox_mAP_50'),
                      ('APm', 'coco/bbox_mAP_m'), ('APl', 'coco/bbox_mAP_l'))
 
 
+def positive_int(value, name: str) -> int:
+    """``value`` if it is an int >= 1 (a bool is not).
+
+    Raises:
+        ValueError: It is not, naming the argument ``name``.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f'{name} must be an int >= 1, got {value!r}')
+    return value
+
+
 def resolve_config_path(config: str, relative_to: str = '.') -> str:
     """The file of a config given as a path or as ``package::path``.
 

@@ -42,6 +42,8 @@ from typing import List, Optional
 
 from mmengine.config import Config
 
+from ..utils import positive_int
+
 __all__ = ['rescale_schedule']
 
 _DECAY_TYPES = ('CosineAnnealingLR', 'MultiStepLR')
@@ -64,12 +66,6 @@ def _describe(schedulers: List) -> str:
         return 'none'
     return ', '.join(f'{_type(s) or repr(s)}(by_epoch={s.get("by_epoch", True)})'
                      for s in schedulers)
-
-
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f'{name} must be an int >= 1, got {value!r}')
-    return value
 
 
 class _Scale:
@@ -198,11 +194,11 @@ def rescale_schedule(cfg: Config,
         >>> short.param_scheduler[1].begin, short.custom_hooks[1].switch_epoch
         (6, 11)
     """
-    epochs = _positive_int(epochs, 'epochs')
+    epochs = positive_int(epochs, 'epochs')
     if warmup_iters is not None:
-        _positive_int(warmup_iters, 'warmup_iters')
+        positive_int(warmup_iters, 'warmup_iters')
     if val_interval is not None:
-        _positive_int(val_interval, 'val_interval')
+        positive_int(val_interval, 'val_interval')
     train_cfg = cfg.get('train_cfg') or {}
     old = train_cfg.get('max_epochs')
     if isinstance(old, bool) or not isinstance(old, int) or old < 1:

@@ -42,7 +42,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from mmengine.config import Config
 
-from ..utils import COCO_BBOX_METRICS
+from ..utils import COCO_BBOX_METRICS, positive_int
 from .report import write_reports
 from .runs import SweepRun
 
@@ -90,12 +90,6 @@ def _same_config(dumped: Config, cfg: Config) -> bool:
         return d
 
     return plain(dumped) == plain(cfg)
-
-
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f'{name} must be an int >= 1, got {value!r}')
-    return value
 
 
 class Sweeper:
@@ -152,9 +146,9 @@ class Sweeper:
         for key, value in dict(gpus=gpus, latency_repeat=latency_repeat,
                                latency_rounds=latency_rounds,
                                threads=threads).items():
-            _positive_int(value, key)
+            positive_int(value, key)
         if epochs is not None:
-            _positive_int(epochs, 'epochs')
+            positive_int(epochs, 'epochs')
         seeds = list(seeds)
         if not seeds or any(
                 isinstance(s, bool) or not isinstance(s, int) or s < 0
