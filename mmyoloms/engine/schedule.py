@@ -19,7 +19,13 @@ Rules (``r = epochs / old_epochs``; rounding is half up):
   ``round(p * r)``, kept within ``[1, epochs - 1]`` so that a stage that
   started after the first epoch still does; its end moves with the end of
   training, and ``T_max`` stays ``end - begin`` (a one-epoch schedule runs
-  its cosine over that epoch; a multi-step one keeps no step);
+  its cosine over that epoch; a multi-step one keeps no step). A decay
+  that begins at epoch 1 after the warm-up (the shapes configs: a warm-up
+  inside the first epoch, the cosine from the end of that epoch) begins
+  where the warm-up ends, and the warm-up keeps its iterations: it keeps
+  beginning at epoch 1 (moving it would open a flat-lr gap between the
+  two). A decay placed later by design (the RTMDet/YOLO-MS recipes'
+  second half, epoch 150 of 300) keeps its share of the schedule;
 * mmyolo's ``YOLOv5ParamSchedulerHook`` (YOLOv5/v6/v8 recipes) gets the new
   ``max_epochs``;
 * the **last stage** (``PipelineSwitchHook``, e.g. the last 20 of 300
@@ -145,7 +151,10 @@ def _rescale_param_schedulers(cfg: Config, scale: _Scale,
         raise ValueError(
             f'the {_type(decay)} stage must end by train_cfg.max_epochs '
             f'({scale.old}); it has end={old_end}')
-    decay.begin = scale.position(old_begin)
+    if warmups and old_begin == 1 and scale.new > 1:
+        decay.begin = 1  # right after the warm-up (module docstring)
+    else:
+        decay.begin = scale.position(old_begin)
     decay.end = scale.position(old_end)
     if _type(decay) == 'CosineAnnealingLR':
         t_max = decay.get('T_max')

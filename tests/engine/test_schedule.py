@@ -20,9 +20,10 @@ FASTER_RCNN = osp.join(REPO_ROOT, 'configs', 'mmdet',
                        'faster-rcnn_yoloms-s_fpn_1x_coco.py')
 
 
-def _lrs(cfg, epoch_length):
+def _lrs(cfg, epoch_length, epochs=None):
     """The lr of every training iteration under ``cfg.param_scheduler``,
-    the schedulers built and stepped as mmengine's runner does it."""
+    the schedulers built and stepped as mmengine's runner does it (of the
+    first ``epochs`` epochs; None: all)."""
     optim = OptimWrapper(
         torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))],
                         lr=cfg.optim_wrapper.optimizer.lr))
@@ -32,7 +33,7 @@ def _lrs(cfg, epoch_length):
         for s in cfg.param_scheduler
     ]
     lrs = []
-    for _ in range(cfg.train_cfg.max_epochs):
+    for _ in range(epochs or cfg.train_cfg.max_epochs):
         for _ in range(epoch_length):
             lrs.append(optim.param_groups[0]['lr'])
             for s in schedulers:  # ParamSchedulerHook.after_train_iter
@@ -98,6 +99,36 @@ def test_shapes_schedule_to_one_epoch():
     assert lrs[3] == max(lrs)
     assert all(a > b for a, b in zip(lrs[3:], lrs[4:]))
     assert lrs[-1] > eta
+
+
+@pytest.mark.parametrize('epochs', [5, 30, 600])
+def test_decay_that_follows_the_warm_up_keeps_following_it(epochs):
+    """The shapes configs warm up for 100 iterations, inside the first
+    epoch, and start the cosine at epoch 1: the warm-up keeps its
+    iterations, so the cosine keeps starting at epoch 1, with no flat lr
+    in between, whatever the number of epochs."""
+    short = rescale_schedule(Config.fromfile(SHAPES_XS), epochs)
+    warmup, cosine = short.param_scheduler
+    assert warmup.end == 100
+    assert (cosine.begin, cosine.end, cosine.T_max) == (1, epochs,
+                                                        epochs - 1)
+    lrs = _lrs(short, 125, epochs=2)
+    base, eta = 0.004, 0.004 * 0.05
+    assert lrs[99] == pytest.approx(base) and lrs[125] == pytest.approx(base)
+    assert lrs[126] < base
+    assert lrs[249] == pytest.approx(_cosine(base, eta, 124, 125 *
+                                             (epochs - 1)))
+
+
+@pytest.mark.parametrize('epochs, begin', [(5, 3), (30, 15), (600, 300)])
+def test_decay_in_the_second_half_keeps_its_share(epochs, begin):
+    """The RTMDet/YOLO-MS recipes start the cosine half way (epoch 150 of
+    300): it keeps its place in the schedule (2.5 rounds half up)."""
+    cfg = Config.fromfile(COCO_XS)
+    assert cfg.param_scheduler[1].begin == 150
+    cosine = rescale_schedule(cfg, epochs).param_scheduler[1]
+    assert (cosine.begin, cosine.end, cosine.T_max) == (begin, epochs,
+                                                        epochs - begin)
 
 
 def test_coco_recipe_to_twelve_epochs():
