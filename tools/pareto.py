@@ -9,7 +9,9 @@ README, the installed mmyolo's metafiles), never measured here.
 
 Writes to ``--out``: ``pareto.json`` (settings and records),
 ``pareto.csv``, ``pareto.md`` (tables, front marked) and ``pareto.png``
-(AP against latency per backend, front drawn).
+(AP against latency per backend, front drawn). With ``--profile``, also
+``profiles.md`` / ``.json``: for every YOLO-MS model off a front, where
+its time goes by layer type beside the peer that beats it.
 
 Examples::
 
@@ -23,8 +25,9 @@ Examples::
         --backends openvino-int8 --cpus 0,1 --out work_dirs/pareto_xs
     # your own models: a JSON list of {name, config, family, ap, ap_source}
     python tools/pareto.py --models-file my_models.json --out work_dirs/mine
-    # redo the CSV, table and plot of a finished run
-    python tools/pareto.py --replot work_dirs/pareto/pareto.json
+    # redo the CSV, table and plot of a finished run, and profile the
+    # YOLO-MS models that are off a front against their peers
+    python tools/pareto.py --replot work_dirs/pareto/pareto.json --profile
 """
 import argparse
 import json
@@ -36,9 +39,9 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmyoloms.deploy.export import EXPORTERS  # noqa: E402
 from mmyoloms.profiling import TimingProtocol  # noqa: E402
-from mmyoloms.profiling.pareto import (format_pareto_markdown,  # noqa: E402
-                                       parse_backends, plot_pareto,
-                                       run_pareto, write_csv)
+from mmyoloms.profiling.pareto import (  # noqa: E402
+    format_pareto_markdown, format_profile_comparison, parse_backends,
+    plot_pareto, profile_off_front, run_pareto, write_csv)
 from mmyoloms.profiling.zoo import ZooModel, zoo_models  # noqa: E402
 
 DEFAULT_BACKENDS = 'openvino-fp32,openvino-int8,onnxruntime-fp32'
@@ -78,6 +81,12 @@ def parse_args(argv=None):
         '--replot', metavar='JSON',
         help='rewrite the CSV, Markdown and plot of a pareto.json (beside '
         'it, or in --out if given) without timing anything')
+    parser.add_argument(
+        '--profile', action='store_true',
+        help='profile every YOLO-MS model off a front beside the peer that '
+        'beats it, by layer type (OUT/profiles.md and .json)')
+    parser.add_argument('--profile-runs', type=int, default=10,
+                        help='profiled runs per graph (after --warmup)')
     return parser.parse_args(argv)
 
 
@@ -116,6 +125,22 @@ def write_outputs(report: dict, out: str) -> dict:
     return files
 
 
+def write_profiles(report: dict, out: str, args) -> dict:
+    """``profiles.json`` and ``profiles.md`` of
+    :func:`profile_off_front` in ``out``."""
+    comparisons = profile_off_front(report, runs=args.profile_runs,
+                                    warmup=args.warmup)
+    files = dict(profiles_json=osp.join(out, 'profiles.json'),
+                 profiles_md=osp.join(out, 'profiles.md'))
+    with open(files['profiles_json'], 'w', encoding='utf-8') as f:
+        json.dump(comparisons, f, indent=2)
+    text = format_profile_comparison(comparisons)
+    with open(files['profiles_md'], 'w', encoding='utf-8') as f:
+        f.write(text)
+    print(text)
+    return files
+
+
 def main(argv=None):
     args = parse_args(argv)
     if args.replot:
@@ -124,8 +149,10 @@ def main(argv=None):
                                     f'{args.replot}')
         with open(args.replot, encoding='utf-8') as f:
             report = json.load(f)
-        files = write_outputs(
-            report, args.out or osp.dirname(osp.abspath(args.replot)))
+        out = args.out or osp.dirname(osp.abspath(args.replot))
+        files = write_outputs(report, out)
+        if args.profile:
+            files.update(write_profiles(report, out, args))
         print(f'written: {", ".join(files.values())}')
         return report
     backends = parse_backends(args.backends)
@@ -154,6 +181,8 @@ def main(argv=None):
         list(sys.argv[1:] if argv is None else argv))
     files = write_outputs(report, out)
     print(format_pareto_markdown(report))
+    if args.profile:
+        files.update(write_profiles(report, out, args))
     print(f'written: {", ".join(files.values())}')
     return report
 

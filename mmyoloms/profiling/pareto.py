@@ -10,6 +10,8 @@ joins the measured latency with the model's quoted COCO AP;
 beats (lower latency and higher AP dominates). The outputs are a CSV
 (:func:`write_csv`), a Markdown summary (:func:`format_pareto_markdown`)
 and a plot per backend with the front drawn (:func:`plot_pareto`).
+:func:`profile_off_front` then profiles, by layer type, every YOLO-MS
+model off a front beside the peer that beats it.
 
 Latency is the network forward alone (the ``forward`` stage of
 :mod:`.latency`): with random weights the work of NMS depends on how many
@@ -164,17 +166,18 @@ def cpu_affinity(cpus: Optional[Sequence[int]]) -> Iterator[None]:
 
 
 def _forward_fn(graphs, backend: str, feed: np.ndarray,
-                threads: int) -> Callable[[], object]:
-    """The network forward of ``graphs``' net graph on ``backend``."""
+                threads: int) -> Tuple[Callable[[], object], str]:
+    """The network forward of ``graphs``' net graph on ``backend``, and
+    the graph's file."""
     from mmyoloms.deploy import compile_openvino, make_session
     from mmyoloms.deploy.export import INPUT_NAME
     runtime, precision = backend.split('-')
     net_file = graphs.get('net', precision, runtime)
     if runtime == 'onnxruntime':
         session = make_session(net_file, threads)
-        return lambda: session.run(None, {INPUT_NAME: feed})
+        return lambda: session.run(None, {INPUT_NAME: feed}), net_file
     request = compile_openvino(net_file, threads).create_infer_request()
-    return lambda: request.infer({0: feed})
+    return lambda: request.infer({0: feed}), net_file
 
 
 def run_pareto(models: Sequence,
@@ -241,17 +244,19 @@ def run_pareto(models: Sequence,
                               [synthetic_image(seed=s)] * protocol.batch)
                 for s in range(calib_images)
             ]
-            graphs = GraphCache(
-                model, shape, protocol.batch, graph_dir,
-                f'{spec.name}_{shape[0]}x{shape[1]}_b{protocol.batch}',
-                exporter, {}, calib)
+            stem = f'{spec.name}_{shape[0]}x{shape[1]}_b{protocol.batch}'
+            graphs = GraphCache(model, shape, protocol.batch, graph_dir,
+                                stem, exporter, {}, calib)
             feed = network_input(model, shape, images)
+            feed_file = osp.join(graph_dir, f'{stem}_input.npy')
+            np.save(feed_file, feed)
             params = sum(p.numel() for p in model.parameters())
             for backend in backends:
                 log(f'preparing {spec.name} / {backend}')
-                fns[(spec.name, backend)] = _forward_fn(
+                fns[(spec.name, backend)], graph = _forward_fn(
                     graphs, backend, feed, protocol.threads)
                 info[(spec.name, backend)] = dict(
+                    graph=graph, input=feed_file,
                     model=spec.name, family=spec.family,
                     multi_scale=spec.family == 'YOLO-MS', backend=backend,
                     ap=float(spec.ap), ap_source=spec.ap_source,
@@ -429,3 +434,91 @@ def plot_pareto(report: dict, path: str) -> str:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def off_front_pairs(records: Sequence[dict]) -> List[Tuple[dict, dict]]:
+    """``(record, peer)`` for every YOLO-MS record off its backend's
+    front, ``peer`` being the closest model that beats it
+    (``dominated_by[0]``)."""
+    index = {(r['model'], r['backend']): r for r in records}
+    return [(r, index[(r['dominated_by'][0], r['backend'])])
+            for r in records
+            if r['multi_scale'] and not r['on_front']]
+
+
+def profile_graph(record: dict, threads: int, runs: int = 10,
+                  warmup: int = 3) -> dict:
+    """Operator profile (:mod:`.operators`) of a record's timed graph on
+    its runtime, fed the input it was timed with. OpenVINO's types are
+    ``layer/kernel``: 1x1, depthwise (``GroupConvolution``) and dense
+    convs apart."""
+    from .operators import profile_onnxruntime, profile_openvino
+    for key in ('graph', 'input'):
+        if not osp.isfile(record.get(key) or ''):
+            raise FileNotFoundError(
+                f"{record['model']} / {record['backend']}: the {key} file "
+                f'{record.get(key)} is missing; rerun the timing')
+    feed = np.load(record['input'])
+    if record['backend'].startswith('onnxruntime'):
+        return profile_onnxruntime(record['graph'], feed, threads=threads,
+                                   runs=runs, warmup=warmup, top=10)
+    return profile_openvino(record['graph'], feed, threads=threads,
+                            runs=runs, warmup=warmup, top=10)
+
+
+def profile_off_front(report: dict, runs: int = 10, warmup: int = 3,
+                      log: Callable[[str], None] = print) -> List[dict]:
+    """Where the time of every YOLO-MS model off a front goes, by layer
+    type, beside the peer that beats it (:func:`off_front_pairs`), on
+    the same backend and with the run's threads.
+
+    Returns:
+        list[dict]: ``backend``, ``model``, ``peer``, ``profiles``
+        (``{name: profile}``) per pair.
+    """
+    threads = report['settings']['threads']
+    out = []
+    for record, peer in off_front_pairs(report['records']):
+        log(f"profiling {record['model']} and {peer['model']} on "
+            f"{record['backend']}")
+        out.append(dict(
+            backend=record['backend'], model=record['model'],
+            peer=peer['model'],
+            profiles={r['model']: profile_graph(r, threads, runs, warmup)
+                      for r in (record, peer)}))
+    return out
+
+
+def format_profile_comparison(comparisons: Sequence[dict],
+                              min_ms: float = 0.2) -> str:
+    """Markdown tables of :func:`profile_off_front`: per pair, ms per run
+    of each layer type for the model and its peer and the difference,
+    largest difference first (types under ``min_ms`` in both summed into
+    one row)."""
+    if not comparisons:
+        return 'Every YOLO-MS model is on the front of every backend.\n'
+    lines = []
+    for c in comparisons:
+        a, b = c['model'], c['peer']
+        pa, pb = c['profiles'][a], c['profiles'][b]
+        types = set(pa['by_type']) | set(pb['by_type'])
+        rows, rest = [], [0., 0.]
+        for t in types:
+            x, y = pa['by_type'].get(t, 0.), pb['by_type'].get(t, 0.)
+            if x < min_ms and y < min_ms:
+                rest[0] += x
+                rest[1] += y
+            else:
+                rows.append((t, x, y))
+        rows.sort(key=lambda r: -abs(r[1] - r[2]))
+        if any(rest):
+            rows.append(('(others)', *rest))
+        lines += [f"## {a} against {b}, {c['backend']}", '',
+                  f'| layer type | {a} ms | {b} ms | difference ms |',
+                  '| --- | ---: | ---: | ---: |']
+        lines += [f'| {t} | {x:.1f} | {y:.1f} | {x - y:+.1f} |'
+                  for t, x, y in rows]
+        lines += [f"| **total** | **{pa['total_ms']:.1f}** | "
+                  f"**{pb['total_ms']:.1f}** | "
+                  f"**{pa['total_ms'] - pb['total_ms']:+.1f}** |", '']
+    return '\n'.join(lines)

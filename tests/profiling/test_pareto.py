@@ -8,12 +8,11 @@ import os.path as osp
 
 import pytest
 
-from mmyoloms.profiling.pareto import (CSV_FIELDS, PARETO_BACKENDS,
-                                       cpu_affinity, cpu_description,
-                                       dominates, format_pareto_markdown,
-                                       mark_fronts, pareto_front,
-                                       parse_backends, plot_pareto,
-                                       write_csv)
+from mmyoloms.profiling.pareto import (
+    CSV_FIELDS, PARETO_BACKENDS, cpu_affinity, cpu_description, dominates,
+    format_pareto_markdown, format_profile_comparison, mark_fronts,
+    off_front_pairs, pareto_front, parse_backends, plot_pareto,
+    profile_off_front, write_csv)
 from mmyoloms.profiling.zoo import (SAME_AP_AS_PLAIN, metafile_box_ap,
                                     zoo_models)
 from mmyoloms.utils import resolve_config_path
@@ -267,6 +266,23 @@ def test_pareto_tool_end_to_end_on_two_tiny_models(tmp_path):
     assert (again / 'pareto.md').read_text() == md
     assert (again / 'pareto.csv').read_text() == (out /
                                                   'pareto.csv').read_text()
+    # profiling an off-front YOLO-MS model beside its peer, from the
+    # run's own graphs and inputs: xs made slower and less accurate
+    for r in records:
+        r.update(median_ms=2.0 if r['model'] == 'xs' else 1.0,
+                 ap=27.0 if r['model'] == 'xs' else 28.0)
+    report = dict(report, records=mark_fronts(records))
+    comparisons = profile_off_front(report, runs=1, warmup=0,
+                                    log=lambda _: None)
+    assert [(c['model'], c['peer'], c['backend']) for c in comparisons] \
+        == [('xs', 'tiny', 'openvino-fp32'),
+            ('xs', 'tiny', 'onnxruntime-int8')]
+    ov, ort_int8 = comparisons
+    assert any(t.startswith('Convolution/') for t in
+               ov['profiles']['xs']['by_type'])
+    assert 'QLinearConv' in ort_int8['profiles']['xs']['by_type']
+    text = format_profile_comparison(comparisons)
+    assert '## xs against tiny, openvino-fp32' in text
 
 
 def test_pareto_tool_bad_arguments(tmp_path):
@@ -284,3 +300,33 @@ def test_pareto_tool_bad_arguments(tmp_path):
     with pytest.raises(ValueError, match='--cpus'):
         tool.main(['--models', 'RTMDet-tiny', '--cpus', 'a,b', '--out',
                    str(tmp_path)])
+
+
+def test_off_front_pairs_and_profile_table():
+    records = mark_fronts([
+        _record('YOLO-MS-XS', 'openvino-int8', 26.0, 43.1, 'YOLO-MS'),
+        _record('RTMDet-s', 'openvino-int8', 24.5, 44.6),
+        _record('RTMDet-tiny', 'openvino-int8', 19.0, 41.0),
+        _record('YOLOv8-n', 'openvino-int8', 30.0, 37.2),  # off, a peer
+    ])
+    pairs = off_front_pairs(records)
+    assert [(r['model'], p['model']) for r, p in pairs] == [
+        ('YOLO-MS-XS', 'RTMDet-s')
+    ]
+    profile = dict(total_ms=10.0, by_type={'Convolution/1x1': 6.0,
+                                           'Concat/ref': 0.1,
+                                           'Convolution/dw': 3.9})
+    peer = dict(total_ms=7.0, by_type={'Convolution/1x1': 2.0,
+                                       'Convolution/dense': 5.0})
+    text = format_profile_comparison([dict(
+        backend='openvino-int8', model='YOLO-MS-XS', peer='RTMDet-s',
+        profiles={'YOLO-MS-XS': profile, 'RTMDet-s': peer})])
+    rows = [line for line in text.splitlines() if line.startswith('| ')]
+    assert rows[2:] == [
+        '| Convolution/dense | 0.0 | 5.0 | -5.0 |',
+        '| Convolution/1x1 | 6.0 | 2.0 | +4.0 |',
+        '| Convolution/dw | 3.9 | 0.0 | +3.9 |',
+        '| (others) | 0.1 | 0.0 | +0.1 |',
+        '| **total** | **10.0** | **7.0** | **+3.0** |',
+    ]
+    assert format_profile_comparison([]).startswith('Every YOLO-MS model')
