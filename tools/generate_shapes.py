@@ -2,6 +2,10 @@
 
     python tools/generate_shapes.py data/shapes
     python tools/generate_shapes.py data/shapes --num-train 1000 --num-val 200
+    # a second task: three other classes on tiled backgrounds
+    python tools/generate_shapes.py data/transfer_shapes \
+        --classes hexagon arrow crescent --background tiles \
+        --num-train 300 --num-val 100
 
 The output is deterministic in its arguments and is checked by loading it
 with pycocotools. With ``--reuse``, a complete dataset written with the same
@@ -10,7 +14,8 @@ arguments (and generator version) is kept as it is.
 import argparse
 import time
 
-from mmyoloms.datasets import generate_shapes_dataset
+from mmyoloms.datasets import (BACKGROUNDS, SHAPE_NAMES, SHAPES_CLASSES,
+                               generate_shapes_dataset)
 
 
 def parse_args():
@@ -28,6 +33,14 @@ def parse_args():
         '--max-objects', type=int, default=10,
         help='shapes per image, at most')
     parser.add_argument(
+        '--classes', nargs='+', default=list(SHAPES_CLASSES),
+        choices=SHAPE_NAMES, metavar='NAME',
+        help=f'classes in category-id order, from {", ".join(SHAPE_NAMES)} '
+        '(default: the demo\'s five)')
+    parser.add_argument(
+        '--background', choices=BACKGROUNDS, default='textured',
+        help='background style (default: textured)')
+    parser.add_argument(
         '--reuse', action='store_true',
         help='keep a complete dataset made with the same arguments')
     return parser.parse_args()
@@ -43,6 +56,8 @@ def main():
         seed=args.seed,
         img_size_range=tuple(args.img_size),
         max_objects=args.max_objects,
+        classes=args.classes,
+        background=args.background,
         reuse_existing=args.reuse)
     print(f'shapes dataset ready: {files["train"]}, {files["val"]} '
           f'({time.perf_counter() - start:.1f} s)')

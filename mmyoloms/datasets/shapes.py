@@ -15,6 +15,12 @@ One image::
         earlier ones (every shape keeps at least ``min_visible`` of its
         pixels visible)
 
+The classes and the background style are arguments: the default is the
+demo's five classes on textured backgrounds; ``TRANSFER_CLASSES`` on
+``background='tiles'`` (flat colour tiles instead of colour fields and
+stripes) is a second, different 3-class task made by the same code, for
+fine-tuning experiments (``configs/sweeps/shapes_transfer.py``).
+
 Annotations follow COCO: ``bbox`` is the tight ``[x, y, w, h]`` box of the
 shape's *visible* pixels and ``area`` is their count (COCO's segmentation
 area), which is what decides a box's small/medium/large bucket in COCO
@@ -34,6 +40,11 @@ SHAPES_CLASSES = ('ellipse', 'triangle', 'rectangle', 'star', 'cross')
 SHAPES_PALETTE = [(220, 20, 60), (0, 130, 200), (60, 180, 75),
                   (245, 130, 48), (145, 30, 180)]
 SHAPES_METAINFO = dict(classes=SHAPES_CLASSES, palette=SHAPES_PALETTE)
+# Classes of the transfer variant: none of them is a class of the demo.
+TRANSFER_CLASSES = ('hexagon', 'arrow', 'crescent')
+# Every shape the generator draws, and the background styles.
+SHAPE_NAMES = SHAPES_CLASSES + TRANSFER_CLASSES
+BACKGROUNDS = ('textured', 'tiles')
 
 # Side of the shape's un-rotated square frame, in pixels, per size bucket.
 # COCO buckets are by visible area: small < 32**2 <= medium < 96**2 <= large
@@ -71,8 +82,51 @@ def _unit_polygon(name: str, rng: np.random.Generator) -> np.ndarray:
         return np.array([[-a, -1], [a, -1], [a, -a], [1, -a], [1, a], [a, a],
                          [a, 1], [-a, 1], [-a, a], [-1, a], [-1, -a],
                          [-a, -a]])
+    if name == 'hexagon':
+        t = np.arange(6) * np.pi / 3
+        return np.stack([np.cos(t), np.sin(t)], axis=1)
+    if name == 'arrow':
+        shaft = rng.uniform(0.2, 0.35)  # half width of the shaft
+        head = rng.uniform(-0.2, 0.2)  # where the head starts
+        return np.array([[-1., -shaft], [head, -shaft], [head, -1.], [1., 0.],
+                         [head, 1.], [head, shaft], [-1., shaft]])
+    if name == 'crescent':
+        # the unit disc minus a disc of radius r centred at (c, 0)
+        c, r = rng.uniform(0.4, 0.6), 0.85
+        x0 = (1 + c * c - r * r) / (2 * c)  # where the two circles cross
+        y0 = math.sqrt(1 - x0 * x0)
+        outer = np.linspace(math.atan2(y0, x0), 2 * np.pi - math.atan2(
+            y0, x0), 32)
+        inner_start = math.atan2(y0, x0 - c)
+        inner = np.linspace(2 * np.pi - inner_start, inner_start, 24)
+        return np.concatenate([
+            np.stack([np.cos(outer), np.sin(outer)], axis=1),
+            np.stack([c + r * np.cos(inner), r * np.sin(inner)], axis=1)
+        ])
     raise ValueError(f'unknown shape class {name!r}, expected one of '
-                     f'{SHAPES_CLASSES}')
+                     f'{SHAPE_NAMES}')
+
+
+def _tiles_background(rng: np.random.Generator, height: int,
+                      width: int) -> np.ndarray:
+    """A BGR background of flat colour tiles with grain and straight
+    strokes, uint8 (H, W, 3)."""
+    colours = rng.uniform(40, 220, size=(int(rng.integers(2, 5)), 3))
+    tile = int(rng.integers(12, 48))
+    rows, cols = height // tile + 2, width // tile + 2
+    grid = colours[rng.integers(len(colours), size=(rows, cols))]
+    img = np.repeat(np.repeat(grid, tile, axis=0), tile, axis=1)
+    dy, dx = (int(v) for v in rng.integers(0, tile, size=2))
+    img = img[dy:dy + height, dx:dx + width].astype(np.float32)
+    img += rng.normal(0, rng.uniform(3, 10), size=img.shape)
+    img = np.clip(img, 0, 255).astype(np.uint8)
+    for _ in range(int(rng.integers(5, 25))):
+        color = tuple(int(c) for c in rng.integers(0, 256, size=3))
+        pts = rng.uniform([0, 0], [width, height], size=(2, 2))
+        cv2.line(img, tuple(int(v) for v in pts[0]),
+                 tuple(int(v) for v in pts[1]), color,
+                 int(rng.integers(1, 3)), cv2.LINE_AA)
+    return img
 
 
 def _background(rng: np.random.Generator, height: int,
@@ -133,9 +187,14 @@ def _contrasting_colour(rng: np.random.Generator,
 
 def _draw_image(rng: np.random.Generator, height: int, width: int,
                 max_objects: int, min_visible: float,
-                size_probs: Sequence[float]) -> Tuple[np.ndarray, List[dict]]:
+                size_probs: Sequence[float],
+                classes: Sequence[str] = SHAPES_CLASSES,
+                background: str = 'textured'
+                ) -> Tuple[np.ndarray, List[dict]]:
     """Draw one image; return it (BGR uint8) and its objects' visible masks."""
-    img = _background(rng, height, width).astype(np.float32)
+    draw_background = (_tiles_background if background == 'tiles' else
+                       _background)
+    img = draw_background(rng, height, width).astype(np.float32)
     # instance map: index of the shape owning each pixel, -1 for background
     owner = np.full((height, width), -1, dtype=np.int32)
     full_areas: List[int] = []
@@ -147,7 +206,7 @@ def _draw_image(rng: np.random.Generator, height: int, width: int,
         rng.choice(len(buckets), size=num_objects, p=size_probs),
         reverse=True)
     for bucket_index in drawn_buckets:
-        label = int(rng.integers(len(SHAPES_CLASSES)))
+        label = int(rng.integers(len(classes)))
         bucket = buckets[bucket_index]
         low, high = _SIZE_BUCKETS[bucket]
         # in images too small for the bucket, the largest shapes that fit
@@ -160,7 +219,7 @@ def _draw_image(rng: np.random.Generator, height: int, width: int,
             angle = rng.uniform(0, 2 * np.pi)
             rot = np.array([[math.cos(angle), -math.sin(angle)],
                             [math.sin(angle), math.cos(angle)]])
-            poly = (_unit_polygon(SHAPES_CLASSES[label], rng) *
+            poly = (_unit_polygon(classes[label], rng) *
                     [sx, sy]) @ rot.T
             lo, hi = poly.min(axis=0), poly.max(axis=0)
             if hi[0] - lo[0] >= width - 2 or hi[1] - lo[1] >= height - 2:
@@ -222,6 +281,8 @@ def generate_shapes_dataset(out_dir: str,
                             max_objects: int = 10,
                             min_visible: float = 0.6,
                             size_probs: Sequence[float] = (0.35, 0.35, 0.3),
+                            classes: Sequence[str] = SHAPES_CLASSES,
+                            background: str = 'textured',
                             reuse_existing: bool = False,
                             progress: bool = True) -> Dict[str, str]:
     """Write the shapes dataset in COCO format and check it with pycocotools.
@@ -245,6 +306,12 @@ def generate_shapes_dataset(out_dir: str,
             pixels visible under the shapes drawn over it. Defaults to 0.6.
         size_probs (Sequence[float]): Probabilities of the small, medium and
             large size buckets. Defaults to (0.35, 0.35, 0.3).
+        classes (Sequence[str]): The classes, in category-id order (ids
+            from 1), each a name of ``SHAPE_NAMES``. Defaults to
+            ``SHAPES_CLASSES``; ``TRANSFER_CLASSES`` is the second task.
+        background (str): ``'textured'`` (colour fields, stripes, strokes,
+            arcs and dots) or ``'tiles'`` (flat colour tiles and straight
+            strokes). Defaults to ``'textured'``.
         reuse_existing (bool): If ``out_dir`` already holds a complete
             dataset written by this generator version with the same
             arguments, keep it and return at once. Defaults to False.
@@ -273,6 +340,14 @@ def generate_shapes_dataset(out_dir: str,
             f'max_objects must be a positive int, got {max_objects!r}')
     if not 0 < min_visible <= 1:
         raise ValueError(f'min_visible must be in (0, 1], got {min_visible}')
+    classes = tuple(classes)
+    unknown = [c for c in classes if c not in SHAPE_NAMES]
+    if not classes or unknown or len(set(classes)) != len(classes):
+        raise ValueError(f'classes must be distinct names of {SHAPE_NAMES}, '
+                         f'got {classes}')
+    if background not in BACKGROUNDS:
+        raise ValueError(f'background must be one of {BACKGROUNDS}, got '
+                         f'{background!r}')
     size_probs = np.asarray(size_probs, dtype=np.float64)
     if (size_probs.shape != (3, ) or (size_probs < 0).any()
             or not math.isclose(size_probs.sum(), 1.0, abs_tol=1e-6)):
@@ -284,6 +359,12 @@ def generate_shapes_dataset(out_dir: str,
         version=GENERATOR_VERSION, num_train=num_train, num_val=num_val,
         seed=seed, img_size_range=[low, high], max_objects=max_objects,
         min_visible=min_visible, size_probs=[float(p) for p in size_probs])
+    # recorded only where they differ from the demo's, so that datasets
+    # written before these arguments existed still count as complete
+    if classes != SHAPES_CLASSES:
+        generator_args['classes'] = list(classes)
+    if background != 'textured':
+        generator_args['background'] = background
     ann_files = {
         split: osp.join(out_dir, 'annotations', f'instances_{split}.json')
         for split in _SPLITS
@@ -298,7 +379,7 @@ def generate_shapes_dataset(out_dir: str,
 
     categories = [
         dict(id=i + 1, name=name, supercategory='shape')
-        for i, name in enumerate(SHAPES_CLASSES)
+        for i, name in enumerate(classes)
     ]
     os.makedirs(osp.join(out_dir, 'annotations'), exist_ok=True)
     for split, num in (('train', num_train), ('val', num_val)):
@@ -308,7 +389,8 @@ def generate_shapes_dataset(out_dir: str,
             rng = np.random.default_rng([seed, _SPLITS[split], index])
             width, height = (int(v) for v in rng.integers(low, high + 1, 2))
             img, objects = _draw_image(rng, height, width, max_objects,
-                                       min_visible, size_probs)
+                                       min_visible, size_probs, classes,
+                                       background)
             file_name = f'{index:06d}.jpg'
             ok, buf = cv2.imencode('.jpg', img,
                                    [cv2.IMWRITE_JPEG_QUALITY, 92])
@@ -334,14 +416,15 @@ def generate_shapes_dataset(out_dir: str,
             json.dump(
                 dict(info=info, images=images, annotations=annotations,
                      categories=categories), f)
-        _check_with_pycocotools(ann_file, len(images), len(annotations))
+        _check_with_pycocotools(ann_file, len(images), len(annotations),
+                                classes)
     if bar is not None:
         print()
     return ann_files
 
 
-def _check_with_pycocotools(ann_file: str, num_images: int,
-                            num_anns: int) -> None:
+def _check_with_pycocotools(ann_file: str, num_images: int, num_anns: int,
+                            classes: Sequence[str]) -> None:
     """Load ``ann_file`` with pycocotools and check what it indexed."""
     import contextlib
     import io
@@ -355,8 +438,7 @@ def _check_with_pycocotools(ann_file: str, num_images: int,
             f'pycocotools indexed {len(coco.getImgIds())} images and '
             f'{len(coco.getAnnIds())} annotations in {ann_file}, expected '
             f'{num_images} and {num_anns}')
-    if [c['name'] for c in coco.loadCats(coco.getCatIds())] != list(
-            SHAPES_CLASSES):
+    if [c['name'] for c in coco.loadCats(coco.getCatIds())] != list(classes):
         raise RuntimeError(f'unexpected categories in {ann_file}')
 
 
