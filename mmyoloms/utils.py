@@ -1,7 +1,7 @@
-"""Small helpers every part of mmyoloms shares: config lookup and the names
-of the COCO figures mmdet's ``CocoMetric`` writes."""
+"""Small helpers every part of mmyoloms shares: config lookup, and the
+names and the table of the COCO figures mmdet's ``CocoMetric`` writes."""
 import os.path as osp
-from typing import Union
+from typing import Sequence, Union
 
 from mmengine.config import Config
 
@@ -51,3 +51,28 @@ def load_config(config: Union[str, Config]) -> Config:
     if isinstance(config, Config):
         return config
     return Config.fromfile(resolve_config_path(config))
+
+
+def format_ap_table(rows: Sequence[dict]) -> str:
+    """A Markdown table of the six COCO bbox figures, one line per row.
+
+    Args:
+        rows (Sequence[dict]): Each with ``model`` (the line's name) and
+            ``metrics`` (:data:`COCO_BBOX_METRICS` keys such as
+            ``coco/bbox_mAP``, as ``CocoMetric`` returns them; a missing
+            figure shows as ``nan``, -1 means that the set has no object of
+            that size).
+
+    Returns:
+        str: The table, without a trailing newline.
+    """
+    lines = [
+        '| model | ' +
+        ' | '.join(label for label, _ in COCO_BBOX_METRICS) + ' |',
+        '|' + ' --- |' * (len(COCO_BBOX_METRICS) + 1)
+    ]
+    for row in rows:
+        cells = (f'{row["metrics"].get(key, float("nan")):.3f}'
+                 for _, key in COCO_BBOX_METRICS)
+        lines.append(f'| {row["model"]} | ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)

@@ -12,6 +12,9 @@ from typing import Callable, Dict, Optional, Sequence, Union
 
 from mmengine.config import Config
 
+# format_ap_table: the AP table of compare_backends' rows, imported from
+# here by tools/test_deployed.py
+from ..utils import format_ap_table  # noqa: F401
 from .pipeline import set_pipeline_scale
 from .utils import load_config, register_scopes
 
@@ -213,21 +216,3 @@ def compare_backends(config: Union[str, Config],
                  reduce_range=reduce_range, split=split, rows=rows),
             f, indent=2)
     return rows
-
-
-def format_ap_table(rows: Sequence[dict]) -> str:
-    """Markdown table of :func:`compare_backends` rows (COCO bbox AP, AP50,
-    AP75, APs, APm, APl; -1 where the set has no object of a size)."""
-    from mmyoloms.utils import COCO_BBOX_METRICS
-    lines = [
-        '| model | ' + ' | '.join(label
-                                  for label, _ in COCO_BBOX_METRICS) + ' |',
-        '|' + ' --- |' * (len(COCO_BBOX_METRICS) + 1)
-    ]
-    for row in rows:
-        cells = [
-            f'{row["metrics"].get(key, float("nan")):.3f}'
-            for _, key in COCO_BBOX_METRICS
-        ]
-        lines.append(f'| {row["model"]} | ' + ' | '.join(cells) + ' |')
-    return '\n'.join(lines)
