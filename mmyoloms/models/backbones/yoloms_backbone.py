@@ -1,15 +1,14 @@
 """YOLO-MS backbone (paper 000, sec. 2.2-2.3)."""
-import copy
 from typing import List, Sequence, Union
 
 import torch.nn as nn
-from mmcv.cnn import ConvModule
+from mmcv.cnn import ConvModule, build_plugin_layer
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 
 from mmyolo.models.backbones import BaseBackbone
 from mmyolo.models.layers import SPPFBottleneck
 from mmyolo.registry import MODELS
-from ..utils import KAIMING_CONV_INIT, build_block, copy_cfg
+from ..utils import KAIMING_CONV_INIT, BlockBuilder, copy_cfg
 
 
 @MODELS.register_module()
@@ -28,11 +27,17 @@ class YOLOMSBackbone(BaseBackbone):
     Each arch setting row is ``[in_channels, out_channels, kernel_sizes,
     use_spp]`` before ``widen_factor``. The block of each stage is built
     from ``block_cfg`` (default :class:`MSBlock`) with the stage's
-    ``kernel_sizes`` and ``layers_num = int(layers_num * deepen_factor)``
-    (truncated, as in the official release, whose neck rounds instead: the
-    same for the released 1/3 and 2/3, not for e.g. 0.5: 1 here, 2 in the
-    neck), so
-    another block (e.g. ``Res2Block``) can be swapped in by config.
+    ``kernel_sizes`` and ``layers_num = round(layers_num *
+    deepen_factor)`` (:func:`~mmyoloms.models.utils.scaled_depth`: the
+    official release truncates here and rounds in the neck, the same for
+    its 1/3 and 2/3; rounding also gives mmyolo's 0.33 and 0.67 their
+    depth), so another block (e.g. ``Res2Block``) can be swapped in by
+    config.
+
+    The stages are built here for the YOLOv6-MS and YOLOv8-MS backbones
+    too (subclasses), whose stage conv goes straight to the stage's output
+    width and whose SPPF follows the block (``yolov6_layout``); a subclass
+    changes the stem, :meth:`width` and :meth:`stage_setting`.
 
     Args:
         arch (str): Architecture, one of ``arch_settings``.
@@ -88,6 +93,9 @@ class YOLOMSBackbone(BaseBackbone):
                      [320, 640, [1, 7, 7], False],
                      [640, 1280, [1, 9, 9], True]],
     }
+    # False: conv in -> in * down_ratio, SPPF, block -> out (YOLO-MS);
+    # True: conv in -> out, block out -> out, SPPF (YOLOv6/v8-MS).
+    yolov6_layout = False
 
     def __init__(self,
                  arch: str = 'C3-K3579',
@@ -134,11 +142,6 @@ class YOLOMSBackbone(BaseBackbone):
             raise ValueError(
                 f'down_ratio must be an int >= 1, got {down_ratio}')
         self.conv_cfg = copy_cfg(conv_cfg)
-        self.block_cfg = copy_cfg(block_cfg)
-        self.attention_cfg = copy_cfg(attention_cfg)
-        self.in_expand_ratio = in_expand_ratio
-        self.mid_expand_ratio = mid_expand_ratio
-        self.in_down_ratio = in_down_ratio
         self.down_ratio = down_ratio
         if spp_cfg is not None and ({'in_channels', 'out_channels'}
                                     & set(spp_cfg)):
@@ -146,11 +149,17 @@ class YOLOMSBackbone(BaseBackbone):
                 'spp_cfg must not set in_channels/out_channels (the stage '
                 f'gives the SPPF block its channels), got {spp_cfg}')
         self.spp_cfg = copy_cfg(spp_cfg) or {}
-        self.layers_num = int(layers_num * deepen_factor)
-        if self.layers_num < 1:
-            raise ValueError(
-                f'layers_num * deepen_factor = {layers_num} * '
-                f'{deepen_factor} leaves no layers in a block')
+        self.build_block = BlockBuilder(
+            block_cfg,
+            layers_num,
+            deepen_factor,
+            in_expand_ratio=in_expand_ratio,
+            mid_expand_ratio=mid_expand_ratio,
+            in_down_ratio=in_down_ratio,
+            attention_cfg=attention_cfg,
+            conv_cfg=conv_cfg,
+            norm_cfg=norm_cfg,
+            act_cfg=act_cfg)
         super().__init__(
             arch_setting,
             deepen_factor=deepen_factor,
@@ -163,6 +172,14 @@ class YOLOMSBackbone(BaseBackbone):
             act_cfg=copy_cfg(act_cfg),
             norm_eval=norm_eval,
             init_cfg=copy_cfg(init_cfg))
+
+    def width(self, channels: int) -> int:
+        """A nominal width scaled by ``widen_factor`` (truncated)."""
+        return int(channels * self.widen_factor)
+
+    def stage_setting(self, stage_idx: int, setting: list) -> list:
+        """The arch row a stage is built from (a subclass may change it)."""
+        return setting
 
     def _conv(self, in_channels: int, out_channels: int, stride: int = 1):
         return ConvModule(
@@ -177,38 +194,56 @@ class YOLOMSBackbone(BaseBackbone):
 
     def build_stem_layer(self) -> nn.Module:
         """Three 3x3 convs: 3 -> c/2 (stride 2) -> c/2 -> c."""
-        channels = int(self.arch_setting[0][0] * self.widen_factor)
+        channels = self.width(self.arch_setting[0][0])
         half = int(self.arch_setting[0][0] * self.widen_factor // 2)
         return nn.Sequential(
             self._conv(self.input_channels, half, stride=2),
             self._conv(half, half), self._conv(half, channels))
 
     def build_stage_layer(self, stage_idx: int, setting: list) -> list:
-        """Downsampling conv, SPPF (last stage), then the block."""
-        in_channels, out_channels, kernel_sizes, use_spp = setting
-        in_channels = int(in_channels * self.widen_factor)
-        out_channels = int(out_channels * self.widen_factor)
-        down_channels = in_channels * self.down_ratio
-        stage = [self._conv(in_channels, down_channels, stride=2)]
-        if use_spp:
-            stage.append(
-                SPPFBottleneck(down_channels, down_channels,
-                               **copy.deepcopy(self.spp_cfg)))
-        stage.append(
-            build_block(
-                self.block_cfg,
-                down_channels,
-                out_channels,
-                kernel_sizes=kernel_sizes,
-                in_expand_ratio=self.in_expand_ratio,
-                mid_expand_ratio=self.mid_expand_ratio,
-                layers_num=self.layers_num,
-                in_down_ratio=self.in_down_ratio,
-                attention_cfg=self.attention_cfg,
-                conv_cfg=self.conv_cfg,
-                norm_cfg=self.norm_cfg,
-                act_cfg=self.act_cfg))
-        return stage
+        """Downsampling conv, then the block and, where the row asks for
+        it, SPPF, in the order of ``yolov6_layout``."""
+        in_channels, out_channels, kernel_sizes, use_spp = \
+            self.stage_setting(stage_idx, setting)
+        in_channels = self.width(in_channels)
+        out_channels = self.width(out_channels)
+        if self.yolov6_layout:
+            conv_channels = spp_channels = out_channels
+        else:
+            conv_channels = spp_channels = in_channels * self.down_ratio
+        conv = self._conv(in_channels, conv_channels, stride=2)
+        block = self.build_block(
+            conv_channels, out_channels, kernel_sizes=kernel_sizes)
+        spp = [
+            SPPFBottleneck(spp_channels, spp_channels,
+                           **copy_cfg(self.spp_cfg))
+        ] if use_spp else []
+        if self.yolov6_layout:
+            return [conv, block, *spp]
+        return [conv, *spp, block]
+
+    def make_stage_plugins(self, plugins: List[dict], stage_idx: int,
+                           setting: list) -> list:
+        """Plugins of a stage, built for the stage's output width.
+
+        mmyolo's version takes ``int(out_channels * widen_factor)`` of the
+        arch row, which is not a subclass's width when it rounds otherwise
+        (YOLOv8's ``make_divisible``) or replaces the row.
+        """
+        channels = self.width(self.stage_setting(stage_idx, setting)[1])
+        layers = []
+        for plugin in plugins:
+            plugin = dict(plugin)
+            stages = plugin.pop('stages', None)
+            if stages is not None and len(stages) != self.num_stages:
+                raise ValueError(
+                    f'plugin stages must have one entry per stage '
+                    f'({self.num_stages}), got {stages}')
+            if stages is None or stages[stage_idx]:
+                layers.append(
+                    build_plugin_layer(plugin['cfg'],
+                                       in_channels=channels)[1])
+        return layers
 
 
 # The official release's type name, so that its configs build this backbone.

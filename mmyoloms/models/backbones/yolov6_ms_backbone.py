@@ -5,9 +5,8 @@ from typing import List, Sequence, Union
 import torch.nn as nn
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 
-from mmyolo.models.layers import SPPFBottleneck
 from mmyolo.registry import MODELS
-from ..utils import KAIMING_CONV_INIT, build_block, build_module, copy_cfg
+from ..utils import KAIMING_CONV_INIT, build_module, copy_cfg
 from .yoloms_backbone import YOLOMSBackbone
 
 
@@ -26,14 +25,14 @@ class YOLOv6MSBackbone(YOLOMSBackbone):
               -> stage4: 3x3 s2 conv (c3 -> c4) -> MSBlock k[1,9,9]
                          -> SPPF (c4 -> c4)                          (out 4)
 
-    It differs from :class:`YOLOMSBackbone` in the stem, in the stage
-    conv, which goes straight to the stage's output width (the MS-Block
-    keeps it), and in the place of SPPF: after the block
-    (``stage4.2``), not before it. Widths are ``int(c * widen_factor)``
+    It differs from :class:`YOLOMSBackbone`, which builds its stages, in
+    the stem, in the stage conv, which goes straight to the stage's output
+    width (the MS-Block keeps it), and in the place of SPPF: after the
+    block (``stage4.2``), not before it (``yolov6_layout``). Widths are ``int(c * widen_factor)``
     of the arch rows ``[in_channels, out_channels, kernel_sizes,
     use_spp]`` (the stem gives the first row's ``in_channels``); YOLOv6-MS-t
     is ``deepen_factor=1/3, widen_factor=0.35``. MS-Blocks are built from
-    ``block_cfg`` with ``layers_num = int(layers_num * deepen_factor)``.
+    ``block_cfg`` with ``layers_num = round(layers_num * deepen_factor)``.
 
     Args:
         arch (str): Architecture, one of ``arch_settings``.
@@ -85,6 +84,7 @@ class YOLOv6MSBackbone(YOLOMSBackbone):
         >>> [o.shape[1:] for o in model(torch.rand(1, 3, 320, 320))]
         [torch.Size([112, 40, 40]), torch.Size([224, 20, 20]), torch.Size([448, 10, 10])]
     """
+    yolov6_layout = True
 
     def __init__(self,
                  arch: str = 'C3-K3579',
@@ -135,10 +135,6 @@ class YOLOv6MSBackbone(YOLOMSBackbone):
             norm_eval=norm_eval,
             init_cfg=init_cfg)
 
-    def width(self, channels: int) -> int:
-        """A nominal width scaled by ``widen_factor`` (YOLOv6 rounding)."""
-        return int(channels * self.widen_factor)
-
     def build_stem_layer(self) -> nn.Module:
         """RepVGG-style 3x3 stride-2 block: image -> first stage input."""
         cfg = copy_cfg(self.stem_cfg)
@@ -148,31 +144,3 @@ class YOLOv6MSBackbone(YOLOMSBackbone):
             kernel_size=3,
             stride=2)
         return build_module(cfg)
-
-    def build_stage_layer(self, stage_idx: int, setting: list) -> list:
-        """3x3 stride-2 conv (in -> out), the block (out -> out), then
-        SPPF where the row asks for it."""
-        in_channels, out_channels, kernel_sizes, use_spp = setting
-        in_channels = self.width(in_channels)
-        out_channels = self.width(out_channels)
-        stage = [
-            self._conv(in_channels, out_channels, stride=2),
-            build_block(
-                self.block_cfg,
-                out_channels,
-                out_channels,
-                kernel_sizes=kernel_sizes,
-                in_expand_ratio=self.in_expand_ratio,
-                mid_expand_ratio=self.mid_expand_ratio,
-                layers_num=self.layers_num,
-                in_down_ratio=self.in_down_ratio,
-                attention_cfg=self.attention_cfg,
-                conv_cfg=self.conv_cfg,
-                norm_cfg=self.norm_cfg,
-                act_cfg=self.act_cfg)
-        ]
-        if use_spp:
-            stage.append(
-                SPPFBottleneck(out_channels, out_channels,
-                               **copy_cfg(self.spp_cfg)))
-        return stage

@@ -3,19 +3,19 @@
 from typing import List, Sequence, Union
 
 import torch.nn as nn
-from mmcv.cnn import build_plugin_layer
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 
 from mmyolo.models.utils import make_divisible
 from mmyolo.registry import MODELS
-from .yolov6_ms_backbone import YOLOv6MSBackbone
+from .yoloms_backbone import YOLOMSBackbone
 
 
 @MODELS.register_module(name=['YOLOv8MSBackbone', 'YOLOv8MS'])
-class YOLOv8MSBackbone(YOLOv6MSBackbone):
+class YOLOv8MSBackbone(YOLOMSBackbone):
     """Backbone of YOLOv8-MS: YOLOv8's 3x3 stride-2 conv stem, then the
     stages of :class:`YOLOv6MSBackbone` (3x3 stride-2 conv, MS-Block, SPPF
-    after the last block) with YOLOv8's widths.
+    after the last block, built by :class:`YOLOMSBackbone`) with YOLOv8's
+    widths.
 
     .. code:: text
 
@@ -79,6 +79,7 @@ class YOLOv8MSBackbone(YOLOv6MSBackbone):
         >>> [o.shape[1:] for o in model(torch.rand(1, 3, 320, 320))]
         [torch.Size([48, 40, 40]), torch.Size([96, 20, 20]), torch.Size([192, 10, 10])]
     """
+    yolov6_layout = True
 
     def __init__(self,
                  arch: str = 'C3-K3579',
@@ -135,7 +136,7 @@ class YOLOv8MSBackbone(YOLOv6MSBackbone):
         multiple of 8 (YOLOv8 rounding)."""
         return make_divisible(channels, self.widen_factor)
 
-    def _setting(self, stage_idx: int, setting: list) -> list:
+    def stage_setting(self, stage_idx: int, setting: list) -> list:
         """The arch row with the last stage's output width replaced."""
         setting = list(setting)
         if stage_idx == len(self.arch_setting) - 1:
@@ -148,34 +149,6 @@ class YOLOv8MSBackbone(YOLOv6MSBackbone):
             self.input_channels,
             self.width(self.arch_setting[0][0]),
             stride=2)
-
-    def build_stage_layer(self, stage_idx: int, setting: list) -> list:
-        """3x3 stride-2 conv (in -> out), the block (out -> out), then
-        SPPF where the row asks for it."""
-        return super().build_stage_layer(stage_idx,
-                                         self._setting(stage_idx, setting))
-
-    def make_stage_plugins(self, plugins: List[dict], stage_idx: int,
-                           setting: list) -> list:
-        """Plugins of a stage, built for the stage's output width.
-
-        mmyolo's version takes ``int(out_channels * widen_factor)``, which
-        is not this backbone's width when ``make_divisible`` rounds up.
-        """
-        channels = self.width(self._setting(stage_idx, setting)[1])
-        layers = []
-        for plugin in plugins:
-            plugin = dict(plugin)
-            stages = plugin.pop('stages', None)
-            if stages is not None and len(stages) != self.num_stages:
-                raise ValueError(
-                    f'plugin stages must have one entry per stage '
-                    f'({self.num_stages}), got {stages}')
-            if stages is None or stages[stage_idx]:
-                layers.append(
-                    build_plugin_layer(plugin['cfg'],
-                                       in_channels=channels)[1])
-        return layers
 
     def init_weights(self) -> None:
         """PyTorch's default init for every conv when ``init_cfg`` is None.

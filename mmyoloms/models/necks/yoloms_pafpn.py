@@ -7,7 +7,7 @@ from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 
 from mmyolo.models.necks import BaseYOLONeck
 from mmyolo.registry import MODELS
-from ..utils import KAIMING_CONV_INIT, build_block, copy_cfg
+from ..utils import KAIMING_CONV_INIT, BlockBuilder, copy_cfg
 
 
 @MODELS.register_module()
@@ -28,8 +28,9 @@ class YOLOMSPAFPN(BaseYOLONeck):
     map ``2 * mid[i] -> mid[i+1]`` after a 3x3 stride-2 conv; 3x3 output
     convs map ``mid[i] -> out_channels``. Blocks use ``block_cfg``
     (default :class:`MSBlock`, kernels ``[1, 3, 3]``, ``in_down_ratio=2``)
-    with ``layers_num = round(layers_num * deepen_factor)`` (rounded, as in
-    the official release, whose backbone truncates instead).
+    with ``layers_num = round(layers_num * deepen_factor)``
+    (:func:`~mmyoloms.models.utils.scaled_depth`, as in the official
+    release).
 
     Args:
         in_channels (Sequence[int]): Backbone channels per level.
@@ -96,16 +97,17 @@ class YOLOMSPAFPN(BaseYOLONeck):
             raise ValueError(
                 f'out_channels must be an int, got {out_channels!r}')
         self.mid_channels = [int(c * widen_factor) for c in mid_channels]
-        self.kernel_sizes = list(kernel_sizes)
-        self.in_expand_ratio = in_expand_ratio
-        self.mid_expand_ratio = mid_expand_ratio
-        self.in_down_ratio = in_down_ratio
-        self.layers_num = round(layers_num * deepen_factor)
-        if self.layers_num < 1:
-            raise ValueError(
-                f'layers_num * deepen_factor = {layers_num} * '
-                f'{deepen_factor} leaves no layers in a block')
-        self.block_cfg = copy_cfg(block_cfg)
+        self.build_block = BlockBuilder(
+            block_cfg,
+            layers_num,
+            deepen_factor,
+            kernel_sizes=list(kernel_sizes),
+            in_expand_ratio=in_expand_ratio,
+            mid_expand_ratio=mid_expand_ratio,
+            in_down_ratio=in_down_ratio,
+            conv_cfg=conv_cfg,
+            norm_cfg=norm_cfg,
+            act_cfg=act_cfg)
         self.conv_cfg = copy_cfg(conv_cfg)
         super().__init__(
             in_channels=[int(c * widen_factor) for c in in_channels],
@@ -130,20 +132,6 @@ class YOLOMSPAFPN(BaseYOLONeck):
             norm_cfg=self.norm_cfg,
             act_cfg=self.act_cfg)
 
-    def _block(self, in_channels: int, out_channels: int) -> nn.Module:
-        return build_block(
-            self.block_cfg,
-            in_channels,
-            out_channels,
-            kernel_sizes=self.kernel_sizes,
-            in_expand_ratio=self.in_expand_ratio,
-            mid_expand_ratio=self.mid_expand_ratio,
-            layers_num=self.layers_num,
-            in_down_ratio=self.in_down_ratio,
-            conv_cfg=self.conv_cfg,
-            norm_cfg=self.norm_cfg,
-            act_cfg=self.act_cfg)
-
     def build_reduce_layer(self, idx: int) -> nn.Module:
         layers: List[nn.Module] = []
         if self.in_channels[idx] != self.mid_channels[idx]:
@@ -159,8 +147,8 @@ class YOLOMSPAFPN(BaseYOLONeck):
         return nn.Upsample(scale_factor=2, mode='nearest')
 
     def build_top_down_layer(self, idx: int) -> nn.Module:
-        block = self._block(self.mid_channels[idx - 1] * 2,
-                            self.mid_channels[idx - 1])
+        block = self.build_block(self.mid_channels[idx - 1] * 2,
+                                 self.mid_channels[idx - 1])
         if idx == 1:
             return block
         return nn.Sequential(
@@ -173,8 +161,8 @@ class YOLOMSPAFPN(BaseYOLONeck):
             self.mid_channels[idx], self.mid_channels[idx], 3, stride=2)
 
     def build_bottom_up_layer(self, idx: int) -> nn.Module:
-        return self._block(self.mid_channels[idx] * 2,
-                           self.mid_channels[idx + 1])
+        return self.build_block(self.mid_channels[idx] * 2,
+                                self.mid_channels[idx + 1])
 
     def build_out_layer(self, idx: int) -> nn.Module:
         return self._conv(self.mid_channels[idx], self.out_channels, 3)

@@ -9,7 +9,7 @@ from mmdet.utils import ConfigType, OptMultiConfig
 from mmyolo.models.necks import YOLOv6RepPAFPN
 from mmyolo.registry import MODELS
 from ..layers.split_channels import check_kernel_sizes
-from ..utils import build_block, copy_cfg
+from ..utils import BlockBuilder, copy_cfg
 
 
 @MODELS.register_module()
@@ -39,7 +39,7 @@ class YOLOv6MSPAFPN(YOLOv6RepPAFPN):
     Widths are ``int(c * widen_factor)`` of the nominal ``in_channels``
     (backbone levels) and ``out_channels`` (outputs); blocks are built
     from ``block_cfg`` with kernels ``kernel_sizes`` and ``layers_num =
-    int(layers_num * deepen_factor)``. YOLOv6-MS-t: ``in_channels=(320,
+    round(layers_num * deepen_factor)``. YOLOv6-MS-t: ``in_channels=(320,
     640, 1280), out_channels=(160, 320, 640)``, deepen 1/3, widen 0.35.
 
     Args:
@@ -97,15 +97,16 @@ class YOLOv6MSPAFPN(YOLOv6RepPAFPN):
                 raise ValueError(
                     f'{name} must give three levels (YOLOv6\'s RepPAFPN '
                     f'has three), got {value!r}')
-        self.kernel_sizes = check_kernel_sizes(kernel_sizes)
-        self.in_expand_ratio = in_expand_ratio
-        self.mid_expand_ratio = mid_expand_ratio
-        self.in_down_ratio = in_down_ratio
-        self.layers_num = int(layers_num * deepen_factor)
-        if self.layers_num < 1:
-            raise ValueError(
-                f'layers_num * deepen_factor = {layers_num} * '
-                f'{deepen_factor} leaves no layers in a block')
+        self.build_block = BlockBuilder(
+            block_cfg,
+            layers_num,
+            deepen_factor,
+            kernel_sizes=check_kernel_sizes(kernel_sizes),
+            in_expand_ratio=in_expand_ratio,
+            mid_expand_ratio=mid_expand_ratio,
+            in_down_ratio=in_down_ratio,
+            norm_cfg=norm_cfg,
+            act_cfg=act_cfg)
         super().__init__(
             in_channels=list(in_channels),
             out_channels=list(out_channels),
@@ -121,24 +122,11 @@ class YOLOv6MSPAFPN(YOLOv6RepPAFPN):
         """A nominal width scaled by ``widen_factor`` (YOLOv6 rounding)."""
         return int(channels * self.widen_factor)
 
-    def _block(self, in_channels: int, out_channels: int) -> nn.Module:
-        return build_block(
-            self.block_cfg,
-            in_channels,
-            out_channels,
-            kernel_sizes=self.kernel_sizes,
-            in_expand_ratio=self.in_expand_ratio,
-            mid_expand_ratio=self.mid_expand_ratio,
-            layers_num=self.layers_num,
-            in_down_ratio=self.in_down_ratio,
-            norm_cfg=self.norm_cfg,
-            act_cfg=self.act_cfg)
-
     def build_top_down_layer(self, idx: int) -> nn.Module:
         """Block on [upsampled, lateral] (``out[idx-1] + in[idx-1] ->
         out[idx-1]``); above the lowest level followed by a 1x1 conv to
         ``out[idx-2]``, the width the next upsampling takes."""
-        block = self._block(
+        block = self.build_block(
             self.width(self.out_channels[idx - 1]) +
             self.width(self.in_channels[idx - 1]),
             self.width(self.out_channels[idx - 1]))
@@ -156,5 +144,5 @@ class YOLOv6MSPAFPN(YOLOv6RepPAFPN):
     def build_bottom_up_layer(self, idx: int) -> nn.Module:
         """Block on [downsampled, top-down] (``2 * out[idx] ->
         out[idx+1]``)."""
-        return self._block(2 * self.width(self.out_channels[idx]),
-                           self.width(self.out_channels[idx + 1]))
+        return self.build_block(2 * self.width(self.out_channels[idx]),
+                                self.width(self.out_channels[idx + 1]))

@@ -10,7 +10,7 @@ from mmyolo.models.necks import YOLOv8PAFPN
 from mmyolo.models.utils import make_divisible
 from mmyolo.registry import MODELS
 from ..layers.split_channels import check_kernel_sizes
-from ..utils import build_block, copy_cfg
+from ..utils import BlockBuilder, copy_cfg
 
 
 @MODELS.register_module()
@@ -35,7 +35,7 @@ class YOLOv8MSPAFPN(YOLOv8PAFPN):
     (outputs); each block takes the widths of the two features it
     concatenates (``in + in`` / ``out + out`` in YOLOv8's own PAFPN, where
     both lists are equal). Blocks are built from ``block_cfg`` with
-    kernels ``kernel_sizes`` and ``layers_num = int(layers_num *
+    kernels ``kernel_sizes`` and ``layers_num = round(layers_num *
     deepen_factor)``. YOLOv8-MS-n: ``in_channels = out_channels = (320,
     640, 1280)``, deepen 1/3, widen 0.15.
 
@@ -97,16 +97,16 @@ class YOLOv8MSPAFPN(YOLOv8PAFPN):
             raise ValueError(
                 f'out_channels must have one entry per level of in_channels '
                 f'({len(in_channels)}), got {out_channels!r}')
-        self.kernel_sizes = check_kernel_sizes(kernel_sizes)
-        self.in_expand_ratio = in_expand_ratio
-        self.mid_expand_ratio = mid_expand_ratio
-        self.in_down_ratio = in_down_ratio
-        self.layers_num = int(layers_num * deepen_factor)
-        if self.layers_num < 1:
-            raise ValueError(
-                f'layers_num * deepen_factor = {layers_num} * '
-                f'{deepen_factor} leaves no layers in a block')
-        self.block_cfg = copy_cfg(block_cfg)
+        self.build_block = BlockBuilder(
+            block_cfg,
+            layers_num,
+            deepen_factor,
+            kernel_sizes=check_kernel_sizes(kernel_sizes),
+            in_expand_ratio=in_expand_ratio,
+            mid_expand_ratio=mid_expand_ratio,
+            in_down_ratio=in_down_ratio,
+            norm_cfg=norm_cfg,
+            act_cfg=act_cfg)
         super().__init__(
             in_channels=list(in_channels),
             out_channels=list(out_channels),
@@ -130,23 +130,10 @@ class YOLOv8MSPAFPN(YOLOv8PAFPN):
             return self.width(self.in_channels[idx])
         return self.width(self.out_channels[idx])
 
-    def _block(self, in_channels: int, out_channels: int) -> nn.Module:
-        return build_block(
-            self.block_cfg,
-            in_channels,
-            out_channels,
-            kernel_sizes=self.kernel_sizes,
-            in_expand_ratio=self.in_expand_ratio,
-            mid_expand_ratio=self.mid_expand_ratio,
-            layers_num=self.layers_num,
-            in_down_ratio=self.in_down_ratio,
-            norm_cfg=self.norm_cfg,
-            act_cfg=self.act_cfg)
-
     def build_top_down_layer(self, idx: int) -> nn.Module:
         """Block on [upsampled level ``idx``, lateral ``in[idx-1]``] ->
         ``out[idx-1]``."""
-        return self._block(
+        return self.build_block(
             self._top_width(idx) + self.width(self.in_channels[idx - 1]),
             self.width(self.out_channels[idx - 1]))
 
@@ -166,6 +153,6 @@ class YOLOv8MSPAFPN(YOLOv8PAFPN):
     def build_bottom_up_layer(self, idx: int) -> nn.Module:
         """Block on [downsampled ``out[idx]``, top-down level ``idx+1``] ->
         ``out[idx+1]``."""
-        return self._block(
+        return self.build_block(
             self.width(self.out_channels[idx]) + self._top_width(idx + 1),
             self.width(self.out_channels[idx + 1]))

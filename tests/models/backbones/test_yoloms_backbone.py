@@ -2,19 +2,15 @@ import copy
 
 import pytest
 import torch
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmyolo.models.layers import SPPFBottleneck
 from mmyolo.registry import MODELS
 from mmyoloms.models.backbones import YOLOMSBackbone
 from mmyoloms.models.layers import MSBlock
+from ..helpers import (assert_every_parameter_gets_a_gradient, halved_sizes,
+                       norms_in_mode)
 
 XS = dict(deepen_factor=1 / 3, widen_factor=0.4)
-
-
-def _is_norm_training(module, mode):
-    return all(m.training == mode for m in module.modules()
-               if isinstance(m, _BatchNorm))
 
 
 @pytest.mark.parametrize('size', [(64, 64), (70, 45), (33, 97)])
@@ -23,10 +19,7 @@ def test_output_shapes_any_input_size(size):
     h, w = size
     outs = model(torch.rand(1, 3, h, w))
     assert len(outs) == 3
-    expected_hw = []
-    for _ in range(5):
-        h, w = (h + 1) // 2, (w + 1) // 2
-        expected_hw.append((h, w))
+    expected_hw = halved_sizes(h, w)
     for out, ch, hw in zip(outs, [128, 256, 512], expected_hw[2:]):
         assert out.shape == (1, ch, *hw)
 
@@ -50,9 +43,7 @@ def test_out_indices_and_grads():
     model = YOLOMSBackbone(out_indices=(0, 1, 2, 3, 4), **XS)
     outs = model(torch.rand(2, 3, 64, 64))
     assert [o.shape[1] for o in outs] == [32, 64, 128, 256, 512]
-    sum(o.mean() for o in outs).backward()
-    missing = [n for n, p in model.named_parameters() if p.grad is None]
-    assert missing == []
+    assert_every_parameter_gets_a_gradient(model, outs)
 
 
 def test_frozen_stages():
@@ -60,16 +51,16 @@ def test_frozen_stages():
     model.train()
     for name in ['stem', 'stage1', 'stage2']:
         layer = getattr(model, name)
-        assert _is_norm_training(layer, False)
+        assert norms_in_mode(layer, False)
         assert all(not p.requires_grad for p in layer.parameters())
-    assert _is_norm_training(model.stage3, True)
+    assert norms_in_mode(model.stage3, True)
     assert all(p.requires_grad for p in model.stage3.parameters())
 
 
 def test_norm_eval():
     model = YOLOMSBackbone(norm_eval=True, **XS)
     model.train()
-    assert _is_norm_training(model, False)
+    assert norms_in_mode(model, False)
     assert all(p.requires_grad for p in model.parameters())
 
 

@@ -5,6 +5,7 @@ import torch
 
 from mmyoloms.models.layers import MSBlock
 from mmyoloms.models.necks import YOLOMSPAFPN
+from ..helpers import assert_every_parameter_gets_a_gradient, random_feats
 
 XS = dict(in_channels=[320, 640, 1280], out_channels=240,
           mid_channels=[160, 320, 640], deepen_factor=1 / 3,
@@ -12,7 +13,7 @@ XS = dict(in_channels=[320, 640, 1280], out_channels=240,
 
 
 def _feats(sizes=((40, 40), (20, 20), (10, 10)), chans=(128, 256, 512)):
-    return [torch.rand(1, c, h, w) for c, (h, w) in zip(chans, sizes)]
+    return random_feats(chans, sizes)
 
 
 def test_shapes_and_grads():
@@ -21,8 +22,7 @@ def test_shapes_and_grads():
     assert [tuple(o.shape) for o in outs] == [(1, 96, 40, 40),
                                                (1, 96, 20, 20),
                                                (1, 96, 10, 10)]
-    sum(o.mean() for o in outs).backward()
-    assert [n for n, p in neck.named_parameters() if p.grad is None] == []
+    assert_every_parameter_gets_a_gradient(neck, outs)
 
 
 def test_structure():

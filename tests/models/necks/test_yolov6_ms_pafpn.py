@@ -8,6 +8,7 @@ from mmcv.cnn import ConvModule
 from mmyolo.registry import MODELS
 from mmyoloms.models.layers import MSBlock
 from mmyoloms.models.necks import YOLOv6MSPAFPN
+from ..helpers import assert_every_parameter_gets_a_gradient, random_feats
 
 T = dict(in_channels=[320, 640, 1280], out_channels=[160, 320, 640],
          deepen_factor=1 / 3, widen_factor=0.35)  # YOLOv6-MS-t
@@ -16,7 +17,7 @@ OUT = (56, 112, 224)
 
 
 def _feats(batch=1, sizes=((32, 40), (16, 20), (8, 10)), chans=IN):
-    return [torch.rand(batch, c, h, w) for c, (h, w) in zip(chans, sizes)]
+    return random_feats(chans, sizes, batch)
 
 
 def test_shapes_and_every_parameter_gets_a_gradient():
@@ -25,8 +26,7 @@ def test_shapes_and_every_parameter_gets_a_gradient():
     assert [tuple(o.shape) for o in outs] == [(2, 56, 32, 40),
                                                (2, 112, 16, 20),
                                                (2, 224, 8, 10)]
-    sum(o.mean() for o in outs).backward()
-    assert [n for n, p in neck.named_parameters() if p.grad is None] == []
+    assert_every_parameter_gets_a_gradient(neck, outs)
 
 
 def test_structure_is_yolov6_rep_pafpn_with_ms_blocks():

@@ -7,6 +7,7 @@ import torch.nn as nn
 from mmyolo.registry import MODELS
 from mmyoloms.models.layers import MSBlock
 from mmyoloms.models.necks import YOLOv8MSPAFPN
+from ..helpers import assert_every_parameter_gets_a_gradient, random_feats
 
 N = dict(in_channels=[320, 640, 1280], out_channels=[320, 640, 1280],
          deepen_factor=1 / 3, widen_factor=0.15)  # YOLOv8-MS-n
@@ -14,7 +15,7 @@ WIDTHS = (48, 96, 192)
 
 
 def _feats(batch=1, sizes=((32, 40), (16, 20), (8, 10)), chans=WIDTHS):
-    return [torch.rand(batch, c, h, w) for c, (h, w) in zip(chans, sizes)]
+    return random_feats(chans, sizes, batch)
 
 
 def test_shapes_and_every_parameter_gets_a_gradient():
@@ -23,8 +24,7 @@ def test_shapes_and_every_parameter_gets_a_gradient():
     assert [tuple(o.shape) for o in outs] == [(2, 48, 32, 40),
                                                (2, 96, 16, 20),
                                                (2, 192, 8, 10)]
-    sum(o.mean() for o in outs).backward()
-    assert [n for n, p in neck.named_parameters() if p.grad is None] == []
+    assert_every_parameter_gets_a_gradient(neck, outs)
 
 
 def test_structure_is_yolov8_pafpn_with_ms_blocks():
