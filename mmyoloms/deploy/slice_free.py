@@ -24,6 +24,8 @@ import torch.nn as nn
 from mmcv.cnn import ConvModule
 from torch import Tensor
 
+from ..models.layers.split_block import SplitBlock, merge_branches
+
 
 def _split_conv_module(module: ConvModule, width: int) -> List[ConvModule]:
     """Split a 1x1 ConvModule (conv then activation, no norm) into
@@ -76,10 +78,9 @@ class SliceFreeSplitBlock(nn.Module):
               mid_convs[i](X_i)              otherwise
         out = attention(out_conv(cat(Y_1, ..., Y_n)))
 
-    which is :class:`~mmyoloms.models.layers.MSBlock`'s forward (every
-    branch after the first adds the previous output) and
-    :class:`~mmyoloms.models.layers.Res2Block`'s (only after a
-    non-identity branch) without slicing. Build it with
+    which is the forward of the split blocks
+    (:func:`~mmyoloms.models.layers.split_block.merge_branches`, with the
+    block's own ``adds_previous``) without slicing. Build it with
     :meth:`from_block`; it is an inference-only module.
 
     Args:
@@ -123,35 +124,19 @@ class SliceFreeSplitBlock(nn.Module):
                 ``nn.Conv2d``.
             ValueError: ``block.in_conv`` still has a norm layer.
         """
-        from mmyoloms.models.layers import MSBlock, Res2Block
-        kernel_sizes = list(block.kernel_sizes)
-        if type(block).forward is MSBlock.forward:
-            adds = [i > 0 for i in range(len(kernel_sizes))]
-        elif type(block).forward is Res2Block.forward:
-            adds = [
-                i > 0 and kernel_sizes[i - 1] != 1
-                for i in range(len(kernel_sizes))
-            ]
-        else:
+        if not isinstance(block, SplitBlock) or \
+                type(block).forward is not SplitBlock.forward:
             raise TypeError(
                 f'{type(block).__name__} has its own forward: only '
                 'MSBlock and Res2Block can be made slice-free')
         in_convs = _split_conv_module(block.in_conv, block.branch_channels)
-        return cls(in_convs, list(block.mid_convs), adds, block.out_conv,
-                   block.attention)
+        return cls(in_convs, list(block.mid_convs), block.adds_previous,
+                   block.out_conv, block.attention)
 
     def forward(self, x: Tensor) -> Tensor:
-        outs = []
-        for in_conv, branch, add in zip(self.in_convs, self.mid_convs,
-                                        self.adds_previous):
-            feat = in_conv(x)
-            if add:
-                feat = feat + outs[-1]
-            outs.append(branch(feat))
-        out = self.out_conv(torch.cat(outs, dim=1))
-        if self.attention is not None:
-            out = self.attention(out)
-        return out
+        return merge_branches([in_conv(x) for in_conv in self.in_convs],
+                              self.mid_convs, self.adds_previous,
+                              self.out_conv, self.attention)
 
 
 def remove_channel_slicing(model: nn.Module) -> int:
@@ -168,11 +153,10 @@ def remove_channel_slicing(model: nn.Module) -> int:
     Returns:
         int: Number of blocks replaced.
     """
-    from mmyoloms.models.layers import MSBlock, Res2Block
     replaced = 0
     for parent in list(model.modules()):
         for name, child in list(parent.named_children()):
-            if not isinstance(child, (MSBlock, Res2Block)):
+            if not isinstance(child, SplitBlock):
                 continue
             if type(child.in_conv.conv) is not nn.Conv2d:  # noqa: E721
                 continue

@@ -1,7 +1,6 @@
 """MS-Block, the multi-scale building block of YOLO-MS (paper 000, sec. 2.1)."""
 from typing import Sequence
 
-import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
@@ -10,8 +9,7 @@ from torch import Tensor
 
 from mmyolo.registry import MODELS
 
-from ..utils import build_module
-from .split_channels import check_kernel_sizes, split_channels
+from .split_block import SplitBlock
 
 
 @MODELS.register_module()
@@ -72,7 +70,7 @@ class MSBlockLayer(BaseModule):
 
 
 @MODELS.register_module()
-class MSBlock(BaseModule):
+class MSBlock(SplitBlock):
     """MS-Block: hierarchical multi-branch block of YOLO-MS.
 
     A 1x1 ``in_conv`` widens the input to ``mid`` channels, which are split
@@ -138,49 +136,22 @@ class MSBlock(BaseModule):
                  norm_cfg: ConfigType = dict(type='BN'),
                  act_cfg: ConfigType = dict(type='SiLU', inplace=True),
                  init_cfg: OptMultiConfig = None) -> None:
-        super().__init__(init_cfg=init_cfg)
-        kernel_sizes = check_kernel_sizes(kernel_sizes)
-        self.mid_channels, self.branch_channels = split_channels(
-            in_channels, kernel_sizes, in_expand_ratio, in_down_ratio,
-            layers_num)
-        self.kernel_sizes = kernel_sizes
+        super().__init__(in_channels, out_channels, kernel_sizes,
+                         in_expand_ratio, mid_expand_ratio, layers_num,
+                         in_down_ratio, attention_cfg, conv_cfg, norm_cfg,
+                         act_cfg, init_cfg)
 
-        cfgs = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
-        self.in_conv = ConvModule(in_channels, self.mid_channels, 1, **cfgs)
-        self.mid_convs = nn.ModuleList()
-        for kernel_size in kernel_sizes:
-            if kernel_size == 1:
-                self.mid_convs.append(nn.Identity())
-                continue
-            self.mid_convs.append(
-                nn.Sequential(*[
-                    MSBlockLayer(
-                        self.branch_channels,
-                        self.branch_channels,
-                        kernel_size,
-                        mid_expand_ratio=mid_expand_ratio,
-                        **cfgs) for _ in range(layers_num)
-                ]))
-        self.out_conv = ConvModule(self.mid_channels, out_channels, 1,
-                                   **cfgs)
-        if attention_cfg is not None:
-            self.attention = build_module(
-                dict(attention_cfg, channels=out_channels))
-        else:
-            self.attention = None
+    def adds_previous_output(self, index: int) -> bool:
+        """Every branch after the first adds the previous output."""
+        return index > 0
 
-    def forward(self, x: Tensor) -> Tensor:
-        x = self.in_conv(x)
-        outs = []
-        prev = None
-        for i, branch in enumerate(self.mid_convs):
-            feat = x[:, i * self.branch_channels:(i + 1) *
-                     self.branch_channels]
-            if prev is not None:
-                feat = feat + prev
-            prev = branch(feat)
-            outs.append(prev)
-        out = self.out_conv(torch.cat(outs, dim=1))
-        if self.attention is not None:
-            out = self.attention(out)
-        return out
+    def build_branch(self, kernel_size: int, cfgs: dict) -> nn.Module:
+        """``layers_num`` :class:`MSBlockLayer` of ``kernel_size``."""
+        return nn.Sequential(*[
+            MSBlockLayer(
+                self.branch_channels,
+                self.branch_channels,
+                kernel_size,
+                mid_expand_ratio=self.mid_expand_ratio,
+                **cfgs) for _ in range(self.layers_num)
+        ])

@@ -3,21 +3,17 @@ takes MSBlock's place in the YOLO-MS backbone and neck."""
 import copy
 from typing import Sequence
 
-import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
-from mmengine.model import BaseModule
-from torch import Tensor
 
 from mmyolo.registry import MODELS
 
-from ..utils import build_module
-from .split_channels import check_kernel_sizes, split_channels
+from .split_block import SplitBlock
 
 
 @MODELS.register_module()
-class Res2Block(BaseModule):
+class Res2Block(SplitBlock):
     """Res2Net hierarchical split block (Gao et al., TPAMI 2021) with plain
     (non-depthwise) convs, built from the same arguments as
     :class:`MSBlock` so that ``block_cfg=dict(type='Res2Block', ...)``
@@ -90,61 +86,37 @@ class Res2Block(BaseModule):
                  norm_cfg: ConfigType = dict(type='BN'),
                  act_cfg: ConfigType = dict(type='SiLU', inplace=True),
                  init_cfg: OptMultiConfig = None) -> None:
-        super().__init__(init_cfg=init_cfg)
-        kernel_sizes = check_kernel_sizes(kernel_sizes)
-        self.mid_channels, self.branch_channels = split_channels(
-            in_channels, kernel_sizes, in_expand_ratio, in_down_ratio,
-            layers_num)
         if mid_expand_ratio <= 0:
             raise ValueError(
                 f'mid_expand_ratio must be > 0, got {mid_expand_ratio}')
-        hidden = int(self.branch_channels * mid_expand_ratio)
+        super().__init__(in_channels, out_channels, kernel_sizes,
+                         in_expand_ratio, mid_expand_ratio, layers_num,
+                         in_down_ratio, attention_cfg, conv_cfg, norm_cfg,
+                         act_cfg, init_cfg)
+
+    def adds_previous_output(self, index: int) -> bool:
+        """Only a branch after a non-identity one adds its output."""
+        return index > 0 and self.kernel_sizes[index - 1] != 1
+
+    def build_branch(self, kernel_size: int, cfgs: dict) -> nn.Module:
+        """``layers_num`` kxk ConvModules, then a 1x1 one back to the split
+        width where ``mid_expand_ratio`` changes it."""
+        hidden = int(self.branch_channels * self.mid_expand_ratio)
         if hidden < 1:
             raise ValueError(
-                f'mid_expand_ratio={mid_expand_ratio} leaves no channels in '
-                f'the branch convs (split width {self.branch_channels})')
-        self.kernel_sizes = kernel_sizes
-
-        def cfgs():
-            return dict(
-                conv_cfg=copy.deepcopy(conv_cfg),
-                norm_cfg=copy.deepcopy(norm_cfg),
-                act_cfg=copy.deepcopy(act_cfg))
-
-        self.in_conv = ConvModule(in_channels, self.mid_channels, 1, **cfgs())
-        self.mid_convs = nn.ModuleList()
-        for kernel_size in kernel_sizes:
-            if kernel_size == 1:
-                self.mid_convs.append(nn.Identity())
-                continue
-            layers = [
-                ConvModule(
-                    self.branch_channels if j == 0 else hidden,
-                    hidden,
-                    kernel_size,
-                    padding=kernel_size // 2,
-                    **cfgs()) for j in range(layers_num)
-            ]
-            if hidden != self.branch_channels:
-                layers.append(
-                    ConvModule(hidden, self.branch_channels, 1, **cfgs()))
-            self.mid_convs.append(nn.Sequential(*layers))
-        self.out_conv = ConvModule(self.mid_channels, out_channels, 1,
-                                   **cfgs())
-        if attention_cfg is not None:
-            self.attention = build_module(
-                dict(attention_cfg, channels=out_channels))
-        else:
-            self.attention = None
-
-    def forward(self, x: Tensor) -> Tensor:
-        splits = self.in_conv(x).split(self.branch_channels, dim=1)
-        outs = []
-        for i, (feat, branch) in enumerate(zip(splits, self.mid_convs)):
-            if i > 0 and self.kernel_sizes[i - 1] != 1:
-                feat = feat + outs[-1]
-            outs.append(branch(feat))
-        out = self.out_conv(torch.cat(outs, dim=1))
-        if self.attention is not None:
-            out = self.attention(out)
-        return out
+                f'mid_expand_ratio={self.mid_expand_ratio} leaves no '
+                'channels in the branch convs (split width '
+                f'{self.branch_channels})')
+        layers = [
+            ConvModule(
+                self.branch_channels if j == 0 else hidden,
+                hidden,
+                kernel_size,
+                padding=kernel_size // 2,
+                **copy.deepcopy(cfgs)) for j in range(self.layers_num)
+        ]
+        if hidden != self.branch_channels:
+            layers.append(
+                ConvModule(hidden, self.branch_channels, 1,
+                           **copy.deepcopy(cfgs)))
+        return nn.Sequential(*layers)

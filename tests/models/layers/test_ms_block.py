@@ -5,14 +5,7 @@ import torch
 
 from mmyolo.registry import MODELS
 from mmyoloms.models.layers import MSBlock, MSBlockLayer, SEAttention
-
-
-def _all_params_get_grad(module, out):
-    out.float().pow(2).mean().backward()
-    missing = [n for n, p in module.named_parameters()
-               if p.requires_grad and (p.grad is None or
-                                       not torch.any(p.grad != 0))]
-    assert missing == []
+from ..helpers import assert_every_parameter_gets_a_gradient
 
 
 @pytest.mark.parametrize('kernel_sizes', [[1, 3, 3], [1, 5, 5], [3, 3, 3],
@@ -25,7 +18,7 @@ def test_msblock_shapes_and_grads(kernel_sizes, layers_num):
     x = torch.rand(2, in_ch, 13, 11)
     out = block(x)
     assert out.shape == (2, 16, 13, 11)
-    _all_params_get_grad(block, out)
+    assert_every_parameter_gets_a_gradient(block, out)
     for i, k in enumerate(kernel_sizes):
         branch = block.mid_convs[i]
         if k == 1:
@@ -118,7 +111,7 @@ def test_se_attention():
     x = torch.randn(2, 32, 5, 5)
     out = se(x)
     assert out.shape == x.shape
-    _all_params_get_grad(se, out)
+    assert_every_parameter_gets_a_gradient(se, out)
     assert set(se.state_dict()) == {'fc.0.weight', 'fc.2.weight'}
     with pytest.raises(ValueError, match='ratio'):
         SEAttention(8, ratio=16)

@@ -10,14 +10,7 @@ from mmyoloms.models.backbones import YOLOMSBackbone
 from mmyoloms.models.layers import (MSBlock, PSConv2d, Res2Block,
                                     SEAttention)
 from mmyoloms.models.necks import YOLOMSPAFPN
-
-
-def _all_params_get_grad(module, out):
-    out.float().pow(2).mean().backward()
-    missing = [n for n, p in module.named_parameters()
-               if p.requires_grad and (p.grad is None or
-                                       not torch.any(p.grad != 0))]
-    assert missing == []
+from ..helpers import assert_every_parameter_gets_a_gradient
 
 
 @pytest.mark.parametrize('kernel_sizes', [[1, 3, 3], [1, 3, 3, 3], [3, 3],
@@ -32,7 +25,7 @@ def test_shapes_and_grads(kernel_sizes, layers_num, mid_expand_ratio):
     x = torch.rand(2, in_ch, 11, 9)
     out = block(x)
     assert out.shape == (2, 16, 11, 9)
-    _all_params_get_grad(block, out)
+    assert_every_parameter_gets_a_gradient(block, out)
 
 
 def test_branch_structure_honours_every_width_argument():

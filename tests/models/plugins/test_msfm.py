@@ -6,14 +6,7 @@ from mmengine.registry import DefaultScope
 
 from mmyoloms.models.backbones import YOLOMSBackbone
 from mmyoloms.models.plugins import MSFM
-
-
-def _all_params_get_grad(module, out):
-    out.float().pow(2).mean().backward()
-    missing = [n for n, p in module.named_parameters()
-               if p.requires_grad and (p.grad is None or
-                                       not torch.any(p.grad != 0))]
-    assert missing == []
+from ..helpers import assert_every_parameter_gets_a_gradient
 
 
 @pytest.mark.parametrize('fusion', ['add', 'cat'])
@@ -24,7 +17,7 @@ def test_any_input_size_and_gradients(fusion, size):
     x = torch.rand(2, 32, *size)
     out = msfm(x)
     assert out.shape == x.shape
-    _all_params_get_grad(msfm, out)
+    assert_every_parameter_gets_a_gradient(msfm, out)
 
 
 def test_structure_follows_the_module_definition():
