@@ -19,57 +19,9 @@ import torch
 import torch.nn as nn
 from mmengine.config import Config
 
-from .utils import load_config
+from .deploy.utils import build_detector
 
-__all__ = ['build_model', 'get_complexity']
-
-
-def _register_modules(cfg: Config) -> None:
-    """Fill the mmdet and mmyolo registries and import the config's
-    ``custom_imports`` (mmyoloms), without touching the default scope."""
-    from mmdet.utils import register_all_modules as register_mmdet
-    from mmengine.utils import import_modules_from_strings
-    from mmyolo.utils import register_all_modules as register_mmyolo
-    register_mmdet(init_default_scope=False)
-    register_mmyolo(init_default_scope=False)
-    import mmyoloms  # noqa: F401  registers our modules
-    if cfg.get('custom_imports'):
-        import_modules_from_strings(**cfg.custom_imports)
-
-
-def build_model(config: Union[str, Config], seed: int = 0) -> nn.Module:
-    """Build ``cfg.model`` as mmengine's runner does, in eval mode on CPU.
-
-    The model is built in the config's ``default_scope`` (``mmyolo`` for
-    the YOLO configs, ``mmdet`` for MMDetection's), as the runner builds
-    it, with the modules of mmdet, mmyolo and the config's
-    ``custom_imports`` registered. Weights are not initialised from any
-    pretrained checkpoint (``init_weights`` is not called): what is built
-    is the architecture, for counting and inspection.
-
-    Args:
-        config (str or Config): Config file, ``package::path`` or a
-            :class:`Config`.
-        seed (int): Seed of the random initialisation; the global random
-            state is left as it was. Defaults to 0.
-
-    Returns:
-        nn.Module: The model, in eval mode, with ``cfg`` attached.
-    """
-    from mmengine.registry import MODELS, DefaultScope
-    cfg = load_config(config)
-    if 'model' not in cfg:
-        raise ValueError(f'config {getattr(cfg, "filename", config)} has '
-                         'no `model`')
-    _register_modules(cfg)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        with DefaultScope.overwrite_default_scope(
-                cfg.get('default_scope', 'mmengine')):
-            model = MODELS.build(cfg.model)
-    model.eval()
-    model.cfg = cfg
-    return model
+__all__ = ['get_complexity']
 
 
 class _TensorForward(nn.Module):
@@ -109,7 +61,8 @@ def get_complexity(model: Union[nn.Module, str, Config],
         model (nn.Module, str or Config): A detector with ``_forward``
             (mmdet's ``BaseDetector`` API: mmyolo and mmdet detectors, in
             eager or deploy mode), or a config to build one from
-            (:func:`build_model`).
+            (:func:`~mmyoloms.deploy.build_detector`, with its random
+            initialisation).
         shape (Sequence[int]): Input ``(H, W)``. Defaults to (640, 640).
 
     Returns:
@@ -128,7 +81,7 @@ def get_complexity(model: Union[nn.Module, str, Config],
         raise ValueError(f'shape must be (H, W), two positive ints, got '
                          f'{shape}')
     if not isinstance(model, nn.Module):
-        model = build_model(model)
+        model = build_detector(model, calibrate=False)
     if not hasattr(model, '_forward'):
         raise ValueError(
             f'{type(model).__name__} has no `_forward`; expected an mmdet/'

@@ -6,7 +6,8 @@ import pytest
 import torch
 import torch.nn as nn
 
-from mmyoloms.analysis import build_model, get_complexity
+from mmyoloms.analysis import get_complexity
+from mmyoloms.deploy import build_detector
 from .conftest import REPO_ROOT
 
 XS = osp.join(REPO_ROOT, 'configs', 'yoloms',
@@ -16,7 +17,7 @@ FASTER_RCNN = osp.join(REPO_ROOT, 'configs', 'mmdet',
 
 
 def test_yoloms_xs_matches_the_reference_figures():
-    model = build_model(XS)
+    model = build_detector(XS, calibrate=False)
     model.train()
     info = get_complexity(model, (640, 640))
     # DESIGN.md: mmengine's count of the official YOLO-MS-XS
@@ -30,7 +31,7 @@ def test_mmdet_two_stage_detector_from_its_config():
     """Faster R-CNN (mmdet scope) needs image metadata in its forward; the
     count runs its RPN and RoI head and repeats exactly."""
     state = torch.random.get_rng_state()
-    model = build_model(FASTER_RCNN)
+    model = build_detector(FASTER_RCNN, calibrate=False)
     assert torch.equal(torch.random.get_rng_state(), state)
     assert type(model).__name__ == 'FasterRCNN'
     assert type(model).__module__.startswith('mmdet.')
@@ -70,4 +71,4 @@ def test_config_without_model(tmp_path):
     path = tmp_path / 'empty.py'
     path.write_text('x = 1\n')
     with pytest.raises(ValueError, match='no `model`'):
-        build_model(str(path))
+        build_detector(str(path))

@@ -22,7 +22,8 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmyoloms.analysis import build_model, get_complexity  # noqa: E402
+from mmyoloms.analysis import get_complexity  # noqa: E402
+from mmyoloms.deploy import build_detector  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -37,7 +38,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    model = build_model(args.config)
+    model = build_detector(args.config, calibrate=False)
     if args.deploy:
         from mmyoloms.deploy import deploy_model
         deploy_model(model, channels_last=False)

@@ -80,40 +80,69 @@ def calibrate_batch_norms(model: nn.Module,
 
 def build_detector(config: Union[str, Config],
                    checkpoint: Optional[str] = None,
-                   seed: int = 0) -> nn.Module:
+                   seed: int = 0,
+                   calibrate: bool = True) -> nn.Module:
     """Build the config's detector in eval mode on CPU.
 
+    The one place where mmyoloms builds a detector from a config (deploy
+    tools, benchmarks, complexity counts). The model is built as
+    mmengine's runner builds it: in the config's ``default_scope``
+    (``mmyolo`` for the YOLO configs, ``mmdet`` for MMDetection's), with
+    the modules of mmdet, mmyolo and the config's ``custom_imports``
+    registered. A pretrained backbone (``init_cfg`` of type
+    ``Pretrained``) is not downloaded: weights come from ``checkpoint``
+    or stay random.
+
     Args:
-        config (str or Config): Config file or package config.
-        checkpoint (str, optional): Weights to load; without one the model
-            keeps its random initialisation (seeded) and gets calibrated BN
-            statistics (:func:`calibrate_batch_norms`) so that timings are
-            meaningful. Defaults to None.
-        seed (int): Seed of the random initialisation. Defaults to 0.
+        config (str or Config): Config file, ``package::path`` or a
+            :class:`Config`.
+        checkpoint (str, optional): Weights to load. Defaults to None.
+        seed (int): Seed of the random initialisation (and of the
+            calibration noise); the global random state is left as it
+            was. Defaults to 0.
+        calibrate (bool): Without a checkpoint, give the random model
+            calibrated BN statistics (:func:`calibrate_batch_norms`), so
+            that its timings and detections mean something. False keeps
+            PyTorch's default statistics: enough to count or inspect the
+            architecture, and the choice for a detector whose ``_forward``
+            needs data samples (two-stage MMDet detectors). Defaults to
+            True.
 
     Returns:
         nn.Module: The detector, ``eval()``, with ``cfg`` attached.
+
+    Raises:
+        ValueError: The config has no ``model``.
+        FileNotFoundError: ``checkpoint`` is not a file.
     """
-    from mmyolo.registry import MODELS
+    from mmdet.utils import register_all_modules as register_mmdet
+    from mmengine.registry import MODELS, DefaultScope
     cfg = load_config(config)
+    if 'model' not in cfg:
+        raise ValueError(f'config {getattr(cfg, "filename", config)} has '
+                         'no `model`')
+    if checkpoint is not None and not osp.isfile(checkpoint):
+        raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
+    register_mmdet(init_default_scope=False)
     register_scopes(cfg)
     model_cfg = cfg.model.copy()
-    backbone_init = model_cfg.backbone.get('init_cfg')
+    backbone = model_cfg.get('backbone') or {}
+    backbone_init = backbone.get('init_cfg')
     if isinstance(backbone_init, dict) and backbone_init.get(
             'type') == 'Pretrained':
-        # a pretrained backbone download is no part of building for
-        # inference: weights come from the checkpoint (or stay random)
-        model_cfg.backbone = dict(model_cfg.backbone, init_cfg=None)
-    torch.manual_seed(seed)
-    model = MODELS.build(model_cfg)
-    if checkpoint is not None:
-        if not osp.isfile(checkpoint):
-            raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
-        from mmengine.runner import load_checkpoint
-        load_checkpoint(model, checkpoint, map_location='cpu')
-        model.eval()
-    else:
-        model.init_weights()
+        model_cfg.backbone = dict(backbone, init_cfg=None)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        with DefaultScope.overwrite_default_scope(
+                cfg.get('default_scope', 'mmyolo')):
+            model = MODELS.build(model_cfg)
+        if checkpoint is not None:
+            from mmengine.runner import load_checkpoint
+            load_checkpoint(model, checkpoint, map_location='cpu')
+        else:
+            model.init_weights()
+    model.eval()
+    if checkpoint is None and calibrate:
         calibrate_batch_norms(model, seed=seed)
     model.cfg = cfg
     return model
