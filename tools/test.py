@@ -1,19 +1,20 @@
 """Evaluate a checkpoint with MMEngine's runner (COCO metrics by config).
 
-The config's ``custom_imports`` registers mmyoloms. Checkpoints are loaded
-with ``torch.load(weights_only=True)`` plus an allowlist of what
-mmengine/mmdet/mmyolo checkpoints hold; ``--trust-checkpoint`` lifts that for
-a file you trust.
+The arguments, config and runner it shares with tools/train.py are
+:mod:`mmyoloms.apis.runner`'s; importing it registers mmyoloms.
+Checkpoints are loaded with ``torch.load(weights_only=True)`` plus an
+allowlist of what mmengine/mmdet/mmyolo checkpoints hold;
+``--trust-checkpoint`` lifts that for a file you trust.
 """
 import argparse
 import os
 import os.path as osp
+import sys
 
-from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmyolo.registry import RUNNERS
-from mmyolo.utils import is_metainfo_lower
+from mmyoloms.apis.runner import (add_runner_args, build_runner,  # noqa: E402
+                                  load_runner_config, parse_runner_args)
 
 
 def parse_args():
@@ -29,31 +30,14 @@ def parse_args():
         '--trust-checkpoint', action='store_true',
         help='the checkpoint is trusted: allow arbitrary pickled objects in '
         'it (only for files from a source you trust)')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override config settings, "key=value" pairs')
-    parser.add_argument(
-        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_runner_args(parser)
+    return parse_runner_args(parser)
 
 
 def main():
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    cfg = load_runner_config(args.config, args.launcher, args.cfg_options,
+                             args.work_dir)
 
     if args.trust_checkpoint:
         # read by mmyoloms.compat's checkpoint loader
@@ -72,13 +56,7 @@ def main():
         cfg.test_evaluator.append(
             dict(type='mmdet.DumpDetResults', out_file_path=args.out))
 
-    is_metainfo_lower(cfg)
-
-    if 'runner_type' not in cfg:
-        runner = Runner.from_cfg(cfg)
-    else:
-        runner = RUNNERS.build(cfg)
-    runner.test()
+    build_runner(cfg).test()
 
 
 if __name__ == '__main__':

@@ -1,17 +1,18 @@
 """Train a detector with MMEngine's runner.
 
-Thin on purpose: the config's ``custom_imports`` registers mmyoloms (and
-applies its compatibility fixes), exactly as under ``mim train mmyolo``.
+Thin on purpose: the arguments, config and runner it shares with
+tools/test.py are :mod:`mmyoloms.apis.runner`'s. Importing it registers
+mmyoloms and applies its compatibility fixes, as the configs'
+``custom_imports`` do under ``mim train mmyolo``.
 """
 import argparse
-import os
 import os.path as osp
+import sys
 
-from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmyolo.registry import RUNNERS
-from mmyolo.utils import is_metainfo_lower
+from mmyoloms.apis.runner import (add_runner_args, build_runner,  # noqa: E402
+                                  load_runner_config, parse_runner_args)
 
 
 def parse_args():
@@ -25,31 +26,14 @@ def parse_args():
         '--resume', nargs='?', type=str, const='auto',
         help='resume from the given checkpoint, or from the latest '
         'checkpoint in the work dir when no path is given')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override config settings, "key=value" pairs')
-    parser.add_argument(
-        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_runner_args(parser)
+    return parse_runner_args(parser)
 
 
 def main():
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    cfg = load_runner_config(args.config, args.launcher, args.cfg_options,
+                             args.work_dir)
 
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
@@ -62,14 +46,7 @@ def main():
         cfg.resume = True
         cfg.load_from = args.resume
 
-    # mmyolo's dataset metainfo keys must be lower case
-    is_metainfo_lower(cfg)
-
-    if 'runner_type' not in cfg:
-        runner = Runner.from_cfg(cfg)
-    else:
-        runner = RUNNERS.build(cfg)
-    runner.train()
+    build_runner(cfg).train()
 
 
 if __name__ == '__main__':
