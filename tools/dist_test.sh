@@ -1,23 +1,13 @@
 #!/usr/bin/env bash
 # Usage: tools/dist_test.sh CONFIG CHECKPOINT GPUS [test.py args]
-# Launches one process per device through torch.distributed.run; on a
-# machine without GPUs the processes run on CPU with the gloo backend.
+# Launches one process per device through tools/dist_launch.sh
+# (torch.distributed.run with its NNODES, NODE_RANK, PORT, MASTER_ADDR,
+# PYTHON settings); on a machine without GPUs the processes run on CPU
+# with the gloo backend.
 CONFIG=$1
 CHECKPOINT=$2
 GPUS=$3
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
-PYTHON=${PYTHON:-python}
 
-PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH \
-"$PYTHON" -m torch.distributed.run \
-    --nnodes=$NNODES \
-    --node_rank=$NODE_RANK \
-    --master_addr=$MASTER_ADDR \
-    --nproc_per_node=$GPUS \
-    --master_port=$PORT \
-    "$(dirname "$0")/test.py" \
+bash "$(dirname "$0")/dist_launch.sh" "$GPUS" "$(dirname "$0")/test.py" \
     "$CONFIG" "$CHECKPOINT" \
     --launcher pytorch ${@:4}
