@@ -1,4 +1,5 @@
 """Plot the loss and validation AP curves of an MMEngine training run."""
+import glob
 import json
 import os
 import os.path as osp
@@ -46,6 +47,23 @@ def read_scalars(scalars_file: str) -> Tuple[List[dict], List[dict]]:
     if not train:
         raise ValueError(f'{scalars_file} holds no training loss record')
     return train, val
+
+
+def run_scalars_files(work_dir: str) -> List[str]:
+    """The ``vis_data/scalars.json`` of every start of an MMEngine run in
+    ``work_dir`` (each start logs to its own ``YYYYMMDD_HHMMSS`` folder),
+    oldest first: what :func:`merge_runs` takes for a resumed run.
+
+    Raises:
+        FileNotFoundError: ``work_dir`` holds none.
+    """
+    found = sorted(
+        glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
+    if not found:
+        raise FileNotFoundError(
+            f'no */vis_data/scalars.json in {work_dir}: not an MMEngine '
+            'work dir, or no run in it logged anything')
+    return found
 
 
 def merge_runs(scalars_files: Sequence[str]) -> Tuple[List[dict], List[dict]]:

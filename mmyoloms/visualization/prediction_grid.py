@@ -1,5 +1,10 @@
 """Draw ground truth and detections, and tile them into one picture.
 
+:func:`save_coco_prediction_grid` draws the same grid from files: a COCO
+annotation file (the ground truth) and a COCO results JSON (the
+detections, as mmdet's ``CocoMetric`` writes them with
+``outfile_prefix``).
+
 Drawing uses the primitives of mmdet's ``DetLocalVisualizer`` (boxes in the
 class colours of the dataset palette, class name and score on a dark label)
 with one label size for every box and every panel: mmdet scales a label
@@ -7,9 +12,10 @@ with its box's area, which makes labels of small objects unreadable and
 label sizes differ from panel to panel. Every image is first scaled to the
 size of its tile, so that the labels keep their size in the final grid.
 """
+import json
 import os
 import os.path as osp
-from typing import Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmdet.structures import DetDataSample
@@ -228,3 +234,90 @@ def save_prediction_grid(images: Sequence[np.ndarray],
         os.makedirs(osp.dirname(out_file), exist_ok=True)
     mmcv.imwrite(mmcv.rgb2bgr(grid), out_file)
     return grid
+
+
+def _coco_instances(records: Sequence[dict], label_of: dict,
+                    with_scores: bool) -> InstanceData:
+    """COCO ``bbox`` (x, y, w, h) records as (x1, y1, x2, y2) instances."""
+    import torch
+    boxes = [[x, y, x + w, y + h] for x, y, w, h in
+             (r['bbox'] for r in records)]
+    data = dict(
+        bboxes=torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4),
+        labels=torch.tensor([label_of[r['category_id']] for r in records],
+                            dtype=torch.long))
+    if with_scores:
+        data['scores'] = torch.tensor([r['score'] for r in records],
+                                      dtype=torch.float32)
+    return InstanceData(**data)
+
+
+def save_coco_prediction_grid(ann_file: str,
+                              img_dir: str,
+                              results_file: str,
+                              out_file: str,
+                              num_images: int = 12,
+                              score_thr: float = 0.3,
+                              palette: Union[str, Sequence, None] = None,
+                              ncols: int = 3,
+                              tile_size: int = 256) -> np.ndarray:
+    """Ground truth beside the detections of a COCO results file, for the
+    first images of a COCO annotation file, saved as one grid.
+
+    Args:
+        ann_file (str): COCO annotation file: images, ground truth and
+            categories (their order gives the label and palette colour).
+        img_dir (str): Folder of the images' ``file_name``.
+        results_file (str): COCO results JSON (a list of ``image_id,
+            category_id, bbox, score``).
+        out_file (str): Output image path (directories are created).
+        num_images (int): Images drawn, the first of ``ann_file``.
+            Defaults to 12.
+        score_thr (float): Draw detections scoring at least this.
+            Defaults to 0.3.
+        palette (str or Sequence, optional): Class colours, as mmdet's
+            ``get_palette`` takes them. Defaults to None (``'random'``).
+        ncols (int): Image pairs per row. Defaults to 3.
+        tile_size (int): Longer side of each image. Defaults to 256.
+
+    Returns:
+        np.ndarray: The saved grid (RGB).
+
+    Raises:
+        ValueError: ``num_images`` < 1, or a record names a category that
+            ``ann_file`` lacks.
+    """
+    import mmcv
+    from mmdet.structures import DetDataSample
+    if num_images < 1:
+        raise ValueError(f'num_images must be >= 1, got {num_images}')
+    with open(ann_file, encoding='utf-8') as f:
+        coco = json.load(f)
+    with open(results_file, encoding='utf-8') as f:
+        results = json.load(f)
+    label_of = {cat['id']: i for i, cat in enumerate(coco['categories'])}
+    unknown = {r['category_id'] for r in results} - set(label_of)
+    if unknown:
+        raise ValueError(f'{results_file} names categories {sorted(unknown)} '
+                         f'that {ann_file} does not have')
+    infos = coco['images'][:num_images]
+    by_image = {info['id']: ([], []) for info in infos}
+    for key, records in ((0, coco['annotations']), (1, results)):
+        for record in records:
+            if record['image_id'] in by_image:
+                by_image[record['image_id']][key].append(record)
+    images: List[np.ndarray] = []
+    samples: List[DetDataSample] = []
+    for info in infos:
+        images.append(
+            mmcv.bgr2rgb(mmcv.imread(osp.join(img_dir, info['file_name']))))
+        gt, pred = by_image[info['id']]
+        sample = DetDataSample()
+        sample.gt_instances = _coco_instances(gt, label_of, False)
+        sample.pred_instances = _coco_instances(pred, label_of, True)
+        samples.append(sample)
+    meta = dict(classes=[cat['name'] for cat in coco['categories']],
+                palette=palette or 'random')
+    return save_prediction_grid(images, samples, meta, out_file,
+                                score_thr=score_thr, ncols=ncols,
+                                tile_size=tile_size, draw_gt=True)

@@ -8,8 +8,10 @@ from mmdet.structures import DetDataSample
 from mmengine.structures import InstanceData
 
 from mmyoloms.visualization import (merge_runs, plot_training_curves,
-                                    read_scalars, save_prediction_grid,
-                                    select_detections, tile_images)
+                                    read_scalars, run_scalars_files,
+                                    save_coco_prediction_grid,
+                                    save_prediction_grid, select_detections,
+                                    tile_images)
 
 META = dict(classes=('ellipse', 'triangle'),
             palette=[(220, 20, 60), (0, 130, 200)])
@@ -71,6 +73,19 @@ def test_merge_runs_of_a_resumed_run(tmp_path):
     counts = plot_training_curves([first, second, empty],
                                   str(tmp_path / 'c.png'))
     assert counts == dict(train=30, val=3)
+
+
+def test_run_scalars_files_oldest_start_first(tmp_path):
+    for stamp in ('20261202_101500', '20261202_093000'):
+        (tmp_path / stamp / 'vis_data').mkdir(parents=True)
+        (tmp_path / stamp / 'vis_data' / 'scalars.json').write_text('')
+    (tmp_path / 'epoch_1.pth').write_text('')
+    assert run_scalars_files(str(tmp_path)) == [
+        str(tmp_path / stamp / 'vis_data' / 'scalars.json')
+        for stamp in ('20261202_093000', '20261202_101500')
+    ]
+    with pytest.raises(FileNotFoundError, match='no .*scalars.json in'):
+        run_scalars_files(str(tmp_path / 'epoch_1.pth'))
 
 
 @pytest.mark.parametrize('with_val', [True, False])
@@ -188,3 +203,61 @@ def test_labels_have_one_size_across_panels(tmp_path):
     first, second = grid[:, :160].astype(int), grid[:, 160:].astype(int)
     assert (first != 128).any(axis=2).sum() > 200  # box and label drawn
     assert np.abs(first - second).mean() < 1.0
+
+
+def test_coco_prediction_grid_from_files(tmp_path):
+    """Ground truth of a COCO annotation file beside the detections of a
+    COCO results file: category ids map to labels in the file's order."""
+    import cv2
+    from mmyoloms.visualization.prediction_grid import PANEL_GAP
+    (tmp_path / 'img').mkdir()
+    for name in ('a.jpg', 'b.jpg', 'c.jpg'):
+        cv2.imwrite(str(tmp_path / 'img' / name),
+                    np.full((120, 160, 3), 128, np.uint8))
+    coco = dict(
+        images=[dict(id=7, file_name='a.jpg', width=160, height=120),
+                dict(id=8, file_name='b.jpg', width=160, height=120),
+                dict(id=9, file_name='c.jpg', width=160, height=120)],
+        # COCO (x, y, w, h); category 12 is label 1
+        annotations=[dict(id=1, image_id=7, category_id=12,
+                          bbox=[60, 10, 90, 100], area=9000)],
+        categories=[dict(id=11, name='ellipse'),
+                    dict(id=12, name='triangle')])
+    results = [
+        dict(image_id=7, category_id=11, bbox=[20, 20, 80, 70], score=0.9),
+        dict(image_id=7, category_id=12, bbox=[5, 5, 30, 30], score=0.1),
+        dict(image_id=9, category_id=12, bbox=[5, 5, 30, 30], score=0.9),
+    ]
+    ann_file, results_file = tmp_path / 'ann.json', tmp_path / 'res.json'
+    ann_file.write_text(json.dumps(coco))
+    results_file.write_text(json.dumps(results))
+    out = str(tmp_path / 'grid.png')
+    grid = save_coco_prediction_grid(
+        str(ann_file), str(tmp_path / 'img'), str(results_file), out,
+        num_images=2, score_thr=0.3, palette=META['palette'], ncols=2,
+        tile_size=160)
+    pair = 2 * 160 + PANEL_GAP
+    assert grid.shape == (160, 2 * pair, 3) and osp.isfile(out)
+
+    def near(panel, label):
+        pixels = panel.reshape(-1, 3).astype(float)
+        return int((np.linalg.norm(pixels - META['palette'][label],
+                                   axis=1) < 40).sum())
+
+    gt, pred = grid[:, :160], grid[:, 160 + PANEL_GAP:pair]
+    assert near(gt, 1) > 100 and near(gt, 0) == 0
+    assert near(pred, 0) > 100 and near(pred, 1) == 0  # 0.1: not drawn
+    # the second image has neither ground truth nor detections; the third
+    # is not drawn
+    second = grid[20:140, pair:]
+    assert ((second == 128) | (second == 255)).all()
+
+    results.append(dict(image_id=7, category_id=99, bbox=[0, 0, 5, 5],
+                        score=0.5))
+    results_file.write_text(json.dumps(results))
+    with pytest.raises(ValueError, match=r'categories \[99\]'):
+        save_coco_prediction_grid(str(ann_file), str(tmp_path / 'img'),
+                                  str(results_file), out)
+    with pytest.raises(ValueError, match='num_images must be >= 1'):
+        save_coco_prediction_grid(str(ann_file), str(tmp_path / 'img'),
+                                  str(results_file), out, num_images=0)
