@@ -6,8 +6,9 @@
 Writes the shapes dataset if absent, trains YOLO-MS-XS on CPU for as many
 epochs as fit ``--minutes`` (or exactly ``--epochs``), evaluates the best
 checkpoint with COCO AP and leaves pictures, curves and results in the work
-dir. Repeating the command with the same work dir resumes an interrupted
-run.
+dir. Repeating the command with the same settings and work dir continues
+an interrupted run, or prints the results of a finished one; a work dir
+planned with other settings is refused with one message (exit status 2).
 """
 import time
 
@@ -15,8 +16,9 @@ START_TIME = time.time()  # the time budget counts from here
 
 import argparse  # noqa: E402
 import os.path as osp  # noqa: E402
+import sys  # noqa: E402
 
-from mmyoloms.apis.demo import run_demo  # noqa: E402
+from mmyoloms.apis.demo import WorkDirError, run_demo  # noqa: E402
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_CONFIG = osp.join(REPO_ROOT, 'configs', 'shapes',
@@ -47,17 +49,21 @@ def parse_args():
 
 def main():
     args = parse_args()
-    run_demo(
-        args.config,
-        work_dir=args.work_dir,
-        data_root=args.data_root,
-        minutes=args.minutes,
-        epochs=args.epochs,
-        seed=args.seed,
-        num_train=args.num_train,
-        num_val=args.num_val,
-        grid_images=args.grid_images,
-        start_time=START_TIME)
+    try:
+        run_demo(
+            args.config,
+            work_dir=args.work_dir,
+            data_root=args.data_root,
+            minutes=args.minutes,
+            epochs=args.epochs,
+            seed=args.seed,
+            num_train=args.num_train,
+            num_val=args.num_val,
+            grid_images=args.grid_images,
+            start_time=START_TIME)
+    except WorkDirError as e:  # a user's choice to make, not a crash
+        print(f'run_demo.py: {e}', file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == '__main__':

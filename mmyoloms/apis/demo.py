@@ -6,23 +6,29 @@
    arguments is there;
 2. plans the training schedule: either a fixed number of epochs, or as
    many epochs as fit a time budget -- it times a few training iterations
-   and a validation pass of the config on this machine, and rescales the
-   warm-up + cosine schedule and the validation points to the number of
-   epochs that fits (:func:`mmyoloms.engine.rescale_schedule`);
-3. trains with MMEngine's runner (seeded), resuming from the work dir's
-   last checkpoint if an earlier run was interrupted (with the plan it
-   made then);
+   and a validation pass of the config on this machine
+   (:func:`measure_speed`), and rescales the warm-up + cosine schedule and
+   the validation points to the number of epochs that fits
+   (:func:`mmyoloms.engine.rescale_schedule`);
+3. trains with MMEngine's runner (seeded);
 4. evaluates the best checkpoint (by val bbox mAP) on the val set with
    mmdet's ``CocoMetric``;
 5. chooses the score threshold that maximises F1 on val and draws ground
-   truth beside the predictions of the first val images;
+   truth beside the predictions of the first val images, and the training
+   curves (:mod:`mmyoloms.visualization`);
 6. leaves in the work dir: ``best_coco_bbox_mAP_epoch_*.pth``,
    ``val_predictions.png``, ``curves.png``, ``demo_plan.json`` and
    ``demo_results.json`` (figures, threshold, timings).
+
+A work dir keeps the settings it was planned with (config, seed, data
+root, and the epochs or the time budget): run again with them, the demo
+continues an interrupted run with its plan, or prints the results of a
+finished one without training again; other settings raise
+:class:`WorkDirError`. The paths in the two JSON files are relative to the
+work dir.
 """
 import copy
 import datetime
-import glob
 import json
 import math
 import os
@@ -32,9 +38,11 @@ from typing import Callable, Dict, Optional
 
 from mmengine.config import Config
 
-from ..utils import COCO_BBOX_METRICS, load_config
+from ..utils import (COCO_BBOX_METRICS, format_ap_table, load_config,
+                     positive_int)
 
 PLAN_FILE = 'demo_plan.json'
+RESULTS_FILE = 'demo_results.json'
 # The timing run measures steady-state iterations; whole epochs and
 # validations also pay for their start (loader workers, first batches),
 # logging and checkpoints: in a measured 14-epoch demo they took 6-10 %
@@ -42,7 +50,15 @@ PLAN_FILE = 'demo_plan.json'
 # plan counts that much more time for each.
 EPOCH_MARGIN = 1.1
 VAL_MARGIN = 1.3
-RESULTS_FILE = 'demo_results.json'
+# Seconds the plan keeps, besides one validation, for what follows
+# training: starting the test runner, the F1 threshold and the pictures.
+AFTER_TRAINING_S = 30.
+# What identifies a demo run: a work dir holding one refuses others.
+SETTINGS = ('config', 'seed', 'data_root', 'epochs', 'minutes')
+
+
+class WorkDirError(ValueError):
+    """The work dir holds a run of other settings, or not a demo run."""
 
 
 def set_data_root(cfg: Config, data_root: str) -> None:
@@ -55,17 +71,9 @@ def set_data_root(cfg: Config, data_root: str) -> None:
         cfg[name].ann_file = osp.join(data_root, loader.dataset.ann_file)
 
 
-def format_ap_table(metrics: dict) -> str:
-    """A Markdown table of the six COCO bbox figures in ``metrics``."""
-    head = '| ' + ' | '.join(name for name, _ in COCO_BBOX_METRICS) + ' |'
-    rule = '|' + '|'.join('------' for _ in COCO_BBOX_METRICS) + '|'
-    row = '| ' + ' | '.join(f'{metrics[key]:.3f}'
-                            for _, key in COCO_BBOX_METRICS) + ' |'
-    return '\n'.join([head, rule, row])
-
-
 def find_best_checkpoint(work_dir: str) -> str:
     """The newest ``best_coco_bbox_mAP_epoch_*.pth`` of ``work_dir``."""
+    import glob
     found = sorted(
         glob.glob(osp.join(work_dir, 'best_coco_bbox_mAP_epoch_*.pth')),
         key=osp.getmtime)
@@ -122,14 +130,18 @@ def _schedule(cfg: Config, epochs: int, val_interval: int) -> Config:
     return cfg
 
 
-def _timing(cfg: Config, iters: int, val_images: int,
-            iters_per_epoch: int) -> dict:
-    """Seconds per training iteration (median of ``iters`` after 3
-    warm-up ones, fewer on a small dataset) and per val image of ``cfg``
-    on this machine."""
-    from ..engine import profile_training
+def measure_speed(cfg: Config, val_images: int,
+                  iters_per_epoch: int) -> Dict[str, float]:
+    """Seconds per training iteration and per val image of ``cfg`` on this
+    machine: the median of 8 iterations after 3 warm-up ones (fewer on a
+    small dataset), and a validation pass over ``val_images`` images.
+
+    Returns:
+        dict: ``seconds_per_iter`` and ``val_seconds_per_image``.
+    """
+    from ..profiling import profile_training
     warmup = min(3, iters_per_epoch // 3)
-    iters = max(1, min(iters, iters_per_epoch - warmup))
+    iters = max(1, min(8, iters_per_epoch - warmup))
     result = profile_training(
         cfg, iters=iters, warmup=warmup, op_iters=0, val_images=val_images)
     return dict(
@@ -142,55 +154,80 @@ def _write_json(path: str, data: dict) -> None:
         json.dump(data, f, indent=1)
 
 
-def _draw_val_predictions(cfg: Config, results_file: str, out_file: str,
-                          num_images: int, score_thr: float) -> None:
-    """Ground truth beside the predictions of ``results_file`` (COCO
-    results JSON of the val set) on the first val images."""
-    import mmcv
-    import torch
-    from mmdet.structures import DetDataSample
-    from mmengine.structures import InstanceData
+def _relative(path: str, work_dir: str) -> str:
+    """``path`` relative to ``work_dir`` (a ``package::path`` config as it
+    is): what the JSON files of a work dir hold."""
+    if '::' in path:
+        return path
+    return osp.relpath(osp.abspath(path), osp.abspath(work_dir))
 
-    from ..visualization import save_prediction_grid
-    dataset = cfg.val_dataloader.dataset
-    ann_file = osp.join(dataset.data_root, dataset.ann_file)
-    with open(ann_file) as f:
-        coco = json.load(f)
-    with open(results_file) as f:
-        results = json.load(f)
-    cat_ids = [c['id'] for c in coco['categories']]
-    label_of = {cat: i for i, cat in enumerate(cat_ids)}
 
-    def instances(records, with_scores):
-        boxes = [[x, y, x + w, y + h] for x, y, w, h in
-                 (r['bbox'] for r in records)]
-        data = dict(
-            bboxes=torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4),
-            labels=torch.tensor([label_of[r['category_id']]
-                                 for r in records], dtype=torch.long))
-        if with_scores:
-            data['scores'] = torch.tensor([r['score'] for r in records],
-                                          dtype=torch.float32)
-        return InstanceData(**data)
+def _describe(key: str, plan: dict) -> str:
+    if key not in plan:
+        return 'not recorded'
+    if key == 'minutes' and plan[key] is None:
+        return f"none (--epochs {plan.get('epochs')})"
+    return json.dumps(plan[key])
 
-    img_dir = osp.join(dataset.data_root, dataset.data_prefix.img)
-    images, samples = [], []
-    for info in coco['images'][:num_images]:
-        image = mmcv.imread(osp.join(img_dir, info['file_name']))
-        images.append(mmcv.bgr2rgb(image))
-        sample = DetDataSample()
-        sample.gt_instances = instances(
-            [a for a in coco['annotations'] if a['image_id'] == info['id']],
-            False)
-        sample.pred_instances = instances(
-            [r for r in results if r['image_id'] == info['id']], True)
-        samples.append(sample)
-    meta = dict(classes=[c['name'] for c in coco['categories']],
-                palette=cfg.get('metainfo', {}).get('palette')
-                or dataset.get('metainfo', {}).get('palette', 'random'))
-    save_prediction_grid(images, samples, meta, out_file,
-                         score_thr=score_thr, ncols=3, tile_size=256,
-                         draw_gt=True)
+
+def _check_work_dir(work_dir: str, settings: dict) -> Optional[dict]:
+    """The plan of the demo run in ``work_dir`` made with ``settings``, or
+    None where the work dir holds no run.
+
+    Raises:
+        WorkDirError: The work dir holds a run planned with other settings
+            (every difference named), or a checkpoint without a plan.
+    """
+    plan_file = osp.join(work_dir, PLAN_FILE)
+    if not osp.isfile(plan_file):
+        if osp.isfile(osp.join(work_dir, 'last_checkpoint')):
+            raise WorkDirError(
+                f'{work_dir} holds a checkpoint but no {PLAN_FILE}: not a '
+                'demo run; give another work dir')
+        return None
+    with open(plan_file) as f:
+        plan = json.load(f)
+    # with a time budget the epochs are the plan's, not a setting
+    keys = [k for k in SETTINGS
+            if k != 'epochs' or settings['epochs'] is not None]
+    differs = [k for k in keys if k not in plan or plan[k] != settings[k]]
+    if differs:
+        lines = '\n'.join(
+            f'  {k}: {_describe(k, plan)} there, '
+            f'{_describe(k, settings)} now' for k in differs)
+        raise WorkDirError(
+            f'{work_dir} holds a demo run planned with other settings (paths '
+            f'relative to the work dir):\n{lines}\nA work dir keeps the '
+            'settings it was planned with: run with them to continue the '
+            'run or to see its results, or give another work dir '
+            '(--work-dir; WORK_DIR=... for make demo).')
+    return plan
+
+
+def _log_results(results: dict, work_dir: str,
+                 log: Callable[[str], None]) -> None:
+    """The results summary of a demo run (``demo_results.json``)."""
+    images = results.get('val_images')
+    log(f"\n[demo] COCO bbox metrics of the best checkpoint on the "
+        f"{f'{images} ' if images else ''}val images ({results['epochs']} "
+        f"epochs, seed {results['seed']}):\n")
+    metrics = {key: results['metrics'][label]
+               for label, key in COCO_BBOX_METRICS}
+    checkpoint = osp.basename(results['checkpoint'])
+    log(format_ap_table([dict(model=checkpoint, metrics=metrics)]))
+    threshold = results['score_threshold']
+    log(f'\n[demo] best checkpoint: {osp.join(work_dir, checkpoint)}')
+    log(f"[demo] predictions:     "
+        f"{osp.join(work_dir, 'val_predictions.png')} (ground truth left, "
+        f"detections scoring >= {threshold['threshold']:.2f} right: the "
+        f"threshold of the best F1 on val, {threshold['f1']:.3f} at IoU "
+        f"0.5)")
+    log(f"[demo] curves:          {osp.join(work_dir, 'curves.png')}")
+    budget = results.get('budget_minutes')
+    log(f"[demo] wall time:       {_clock(results['wall_seconds'])} "
+        f"(dataset {results['dataset_seconds']:.0f} s, training "
+        f"{_clock(results['train_seconds'])})" +
+        (f', budget {budget:g} min' if budget else ''))
 
 
 def run_demo(config: str,
@@ -203,13 +240,18 @@ def run_demo(config: str,
              num_val: int = 200,
              grid_images: int = 12,
              start_time: Optional[float] = None,
-             log: Callable[[str], None] = print) -> dict:
+             log: Callable[[str], None] = print,
+             clock: Callable[[], float] = time.perf_counter,
+             measure: Callable[[Config, int, int],
+                               Dict[str, float]] = measure_speed) -> dict:
     """Train and evaluate ``config`` on the shapes dataset (``make demo``).
 
     Args:
         config (str): The training config (a shapes config).
-        work_dir (str): Where checkpoints, logs, pictures and results go;
-            a work dir holding an interrupted run resumes it. Defaults to
+        work_dir (str): Where checkpoints, logs, pictures and results go.
+            Run again with the same settings, an interrupted run continues
+            and a finished one prints its results; a work dir of other
+            settings raises :class:`WorkDirError`. Defaults to
             ``'work_dirs/demo'``.
         data_root (str): The shapes dataset (written if absent). Defaults
             to ``'data/shapes'``.
@@ -230,29 +272,54 @@ def run_demo(config: str,
             started (a tool records it before its imports); the time budget
             counts from it. Defaults to now.
         log (callable): Where progress lines go. Defaults to ``print``.
+        clock (callable): Seconds of a monotonic clock; the time budget is
+            kept on it. Defaults to ``time.perf_counter``.
+        measure (callable): ``measure(cfg, val_images, iters_per_epoch)``
+            gives ``seconds_per_iter`` and ``val_seconds_per_image`` for
+            the time budget's plan. Defaults to :func:`measure_speed` (a
+            timing run on this machine).
 
     Returns:
         dict: What ``demo_results.json`` holds.
+
+    Raises:
+        WorkDirError: ``work_dir`` holds a demo run planned with other
+            settings, or a checkpoint that is not a demo run's.
     """
     from mmengine.runner import Runner
 
     from ..datasets import generate_shapes_dataset
-    from ..visualization import f1_score_threshold, plot_training_curves
+    from ..visualization import (f1_score_threshold, plot_training_curves,
+                                 run_scalars_files, save_coco_prediction_grid)
     if epochs is None and (minutes is None or minutes <= 0):
         raise ValueError(f'give epochs or a positive time budget in '
                          f'minutes; got epochs={epochs}, minutes={minutes}')
-    if epochs is not None and (isinstance(epochs, bool)
-                               or not isinstance(epochs, int) or epochs < 1):
-        raise ValueError(f'epochs must be an int >= 1, got {epochs!r}')
-    # perf_counter() clock; time.time() only to place start_time on it
-    start = time.perf_counter() - (
+    if epochs is not None:
+        positive_int(epochs, 'epochs')
+    # time.time() only to place start_time on the clock
+    start = clock() - (
         time.time() - start_time if start_time is not None else 0.)
     deadline = start + minutes * 60 if epochs is None else None
-    data_start = time.perf_counter()
+    settings = dict(
+        config=_relative(config, work_dir), seed=seed,
+        data_root=_relative(data_root, work_dir), epochs=epochs,
+        minutes=None if epochs is not None else minutes)
+    plan = _check_work_dir(work_dir, settings)
+    results_file = osp.join(work_dir, RESULTS_FILE)
+    if plan is not None and osp.isfile(results_file):
+        with open(results_file) as f:
+            results = json.load(f)
+        log(f'[demo] {work_dir} holds the finished run of these settings; '
+            f'its results follow (no training: remove {results_file} to '
+            'evaluate it again, or give another work dir for a new run)')
+        _log_results(results, work_dir, log)
+        return results
+
+    data_start = clock()
     generate_shapes_dataset(
         data_root, num_train=num_train, num_val=num_val,
         reuse_existing=True)
-    data_seconds = time.perf_counter() - data_start
+    data_seconds = clock() - data_start
     log(f'[demo] dataset ready in {data_root} ({data_seconds:.1f} s)')
 
     cfg = load_config(config)
@@ -260,35 +327,18 @@ def run_demo(config: str,
     cfg.randomness = dict(seed=seed)
     cfg.work_dir = work_dir
     os.makedirs(work_dir, exist_ok=True)
-    plan_file = osp.join(work_dir, PLAN_FILE)
-    wanted = dict(config=config, seed=seed, data_root=data_root)
-    resuming = osp.isfile(osp.join(work_dir, 'last_checkpoint'))
-    if resuming and osp.isfile(plan_file):
-        with open(plan_file) as f:
-            plan = json.load(f)
-        if epochs is not None:
-            wanted['epochs'] = epochs
-        differs = {k: (plan.get(k), v) for k, v in wanted.items()
-                   if plan.get(k) != v}
-        if differs:
-            raise ValueError(
-                f'{work_dir} holds an interrupted run planned with other '
-                f'settings ({differs}, as (planned, now)); resume it with '
-                'the same settings, or use another work dir')
-        log(f"[demo] resuming the run of {work_dir}: {plan['epochs']} "
-            f"epochs, validation every {plan['val_interval']}")
+    if plan is not None:
+        log(f"[demo] continuing the interrupted run of {work_dir}: "
+            f"{plan['epochs']} epochs, validation every "
+            f"{plan['val_interval']}")
     else:
-        if resuming:
-            raise FileNotFoundError(
-                f'{work_dir} holds a checkpoint but no {PLAN_FILE}: not a '
-                'demo run; use another work dir')
-        plan = dict(wanted)
+        plan = {k: settings[k] for k in SETTINGS}
         if epochs is not None:
-            plan.update(epochs=epochs,
-                        val_interval=max(1, math.ceil(epochs / 5)))
+            plan.update(val_interval=max(1, math.ceil(epochs / 5)))
         else:
-            plan.update(_plan_budget(cfg, deadline, num_val, log))
-        _write_json(plan_file, plan)
+            plan.update(
+                _plan_budget(cfg, deadline, num_val, clock, measure, log))
+        _write_json(osp.join(work_dir, PLAN_FILE), plan)
     cfg = _schedule(cfg, plan['epochs'], plan['val_interval'])
     iters_per_epoch = math.ceil(
         num_train / cfg.train_dataloader.batch_size)  # upper bound
@@ -297,14 +347,14 @@ def run_demo(config: str,
     ends = ''
     if deadline is not None:
         end = datetime.datetime.now() + datetime.timedelta(
-            seconds=deadline - time.perf_counter())
+            seconds=deadline - clock())
         ends = f'; the demo should end by {end:%H:%M:%S}'
     log(f"[demo] training {plan['epochs']} epochs of <= {iters_per_epoch} "
         f"iterations, validating every {plan['val_interval']} epochs{ends}")
-    train_start = time.perf_counter()
+    train_start = clock()
     runner = Runner.from_cfg(copy.deepcopy(cfg))
     runner.train()
-    train_seconds = time.perf_counter() - train_start
+    train_seconds = clock() - train_start
     del runner
 
     best = find_best_checkpoint(work_dir)
@@ -315,73 +365,62 @@ def run_demo(config: str,
     test_cfg.test_evaluator.outfile_prefix = prefix
     metrics = Runner.from_cfg(test_cfg).test()
 
-    ann_file = test_cfg.test_evaluator.ann_file
-    threshold = f1_score_threshold(ann_file, prefix + '.bbox.json')
-    grid_file = osp.join(work_dir, 'val_predictions.png')
-    _draw_val_predictions(cfg, prefix + '.bbox.json', grid_file,
-                          grid_images, threshold['threshold'])
-    curves_file = osp.join(work_dir, 'curves.png')
+    threshold = f1_score_threshold(test_cfg.test_evaluator.ann_file,
+                                   prefix + '.bbox.json')
+    dataset = cfg.val_dataloader.dataset
+    save_coco_prediction_grid(
+        test_cfg.test_evaluator.ann_file,
+        osp.join(dataset.data_root, dataset.data_prefix.img),
+        prefix + '.bbox.json', osp.join(work_dir, 'val_predictions.png'),
+        num_images=grid_images, score_thr=threshold['threshold'],
+        palette=cfg.get('metainfo', {}).get('palette')
+        or dataset.get('metainfo', {}).get('palette'))
     # every start of the training run (it may have been resumed)
-    plot_training_curves(
-        sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                  'scalars.json'))), curves_file)
+    plot_training_curves(run_scalars_files(work_dir),
+                         osp.join(work_dir, 'curves.png'))
 
-    wall = time.perf_counter() - start
     results = dict(
-        config=config,
-        checkpoint=best,
+        config=settings['config'],
+        checkpoint=osp.basename(best),
         seed=seed,
         epochs=plan['epochs'],
+        val_images=num_val,
         metrics={name: metrics[key]
                  for name, key in COCO_BBOX_METRICS},
         score_threshold={k: threshold[k] for k in
                          ('threshold', 'f1', 'precision', 'recall')},
         dataset_seconds=round(data_seconds, 1),
         train_seconds=round(train_seconds, 1),
-        wall_seconds=round(wall, 1),
-        budget_minutes=None if epochs is not None else minutes)
-    _write_json(osp.join(work_dir, RESULTS_FILE), results)
-
-    log(f'\n[demo] COCO bbox metrics of the best checkpoint on the '
-        f'{num_val} val images ({plan["epochs"]} epochs, seed {seed}):\n')
-    log(format_ap_table(metrics))
-    log(f'\n[demo] best checkpoint: {best}')
-    log(f"[demo] predictions:     {grid_file} (ground truth left, "
-        f"detections scoring >= {threshold['threshold']:.2f} right: the "
-        f"threshold of the best F1 on val, {threshold['f1']:.3f} at IoU "
-        f"0.5)")
-    log(f'[demo] curves:          {curves_file}')
-    log(f'[demo] wall time:       {_clock(wall)} (dataset '
-        f'{data_seconds:.0f} s, training {_clock(train_seconds)})' +
-        (f', budget {minutes:g} min' if deadline else ''))
+        wall_seconds=round(clock() - start, 1),
+        budget_minutes=settings['minutes'])
+    _write_json(results_file, results)
+    _log_results(results, work_dir, log)
     return results
 
 
 def _plan_budget(cfg: Config, deadline: float, num_val: int,
+                 clock: Callable[[], float], measure: Callable,
                  log: Callable[[str], None]) -> dict:
-    """The epochs that fit before ``deadline``, from a timing run."""
-    timing_start = time.perf_counter()
+    """The epochs that fit before ``deadline``, from ``measure``'s speed.
+
+    After training come the test pass (one validation), starting the
+    runner again and the pictures (:data:`AFTER_TRAINING_S`).
+    """
+    timing_start = clock()
     val_images = min(num_val, 2 * cfg.val_dataloader.batch_size)
-    num_train = len(_train_images(cfg))
+    dataset = cfg.train_dataloader.dataset
+    with open(osp.join(dataset.data_root, dataset.ann_file)) as f:
+        num_train = len(json.load(f)['images'])
     iters_per_epoch = math.ceil(num_train / cfg.train_dataloader.batch_size)
-    timing = _timing(cfg, 8, val_images, iters_per_epoch)
-    epoch_s = EPOCH_MARGIN * iters_per_epoch * timing['seconds_per_iter']
-    val_s = VAL_MARGIN * num_val * timing['val_seconds_per_image']
-    # after training: the test pass (one validation) and the pictures, and
-    # starting the runner twice
-    after_s = val_s + 30.
-    budget = deadline - time.perf_counter() - after_s
+    speed = measure(cfg, val_images, iters_per_epoch)
+    epoch_s = EPOCH_MARGIN * iters_per_epoch * speed['seconds_per_iter']
+    val_s = VAL_MARGIN * num_val * speed['val_seconds_per_image']
+    budget = deadline - clock() - val_s - AFTER_TRAINING_S
     plan = plan_epochs(budget, epoch_s, val_s)
-    log(f'[demo] timing ({_clock(time.perf_counter() - timing_start)}): '
-        f'{timing["seconds_per_iter"]:.2f} s per iteration '
+    log(f'[demo] timing ({_clock(clock() - timing_start)}): '
+        f'{speed["seconds_per_iter"]:.2f} s per iteration '
         f'(epoch ~{_clock(epoch_s)}), validation ~{val_s:.0f} s; '
         f'{_clock(max(budget, 0))} left for training: {plan["epochs"]} '
         'epochs')
-    return dict(plan, seconds_per_iter=round(timing['seconds_per_iter'], 4),
+    return dict(plan, seconds_per_iter=round(speed['seconds_per_iter'], 4),
                 val_seconds=round(val_s, 1))
-
-
-def _train_images(cfg: Config) -> list:
-    dataset = cfg.train_dataloader.dataset
-    with open(osp.join(dataset.data_root, dataset.ann_file)) as f:
-        return json.load(f)['images']
