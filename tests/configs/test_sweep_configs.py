@@ -28,7 +28,7 @@ def _backbone_kernels(model):
 def test_every_sweep_file_loads():
     files = sorted(glob.glob(osp.join(SWEEPS, '*.py')))
     assert [osp.basename(f) for f in files] == [
-        'shapes_demo.py', 'shapes_modules.py']
+        'shapes_demo.py', 'shapes_modules.py', 'shapes_transfer.py']
     for path in files:
         for run in load_sweep_file(path):
             run.build_config()
