@@ -18,6 +18,18 @@ FAMILY_MANIFEST = osp.join(DATA_DIR, 'yolo_ms_family_manifest.json')
 OFFICIAL_RECIPES = osp.join(DATA_DIR, 'official_recipes.json')
 
 
+def load_script(path: str):
+    """A script of the repository (``tools/x.py``) loaded as a module, so
+    that a test calls its ``main``/``parse_args`` in-process."""
+    import importlib.util
+    name = osp.splitext(osp.basename(path))[0] + '_script'
+    spec = importlib.util.spec_from_file_location(
+        name, osp.join(REPO_ROOT, path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.fixture(autouse=True)
 def _mmyolo_scope():
     """Every test runs seeded, with mmyolo as the default registry scope."""

@@ -19,19 +19,26 @@ Examples:
 Rerunning the same command skips finished (run, seed) pairs and resumes an
 interrupted one from its latest checkpoint; adding seeds trains only the
 new ones.
+
+    # the reports of a sweep directory written anew from its results.csv
+    # and summary.csv, nothing trained (e.g. after the report changed)
+    python tools/sweep.py --report-only --out docs/sweep_demo
 """
 import argparse
 
 from mmengine.config import DictAction
 
-from mmyoloms.sweep import Sweeper, collect_runs
+from mmyoloms.sweep import Sweeper, collect_runs, rebuild_reports
+
+# what --report-only takes besides --out
+REPORT_OPTIONS = ('out', 'reference', 'title', 'report_only')
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument(
-        'inputs', nargs='+',
+        'inputs', nargs='*',
         help='config files, globs, or sweep files (defining `runs`)')
     parser.add_argument('--out', required=True, help='output directory')
     parser.add_argument(
@@ -65,11 +72,29 @@ def parse_args(argv=None):
     parser.add_argument('--threads', type=int, default=2,
                         help='CPU threads for the latency measurement')
     parser.add_argument('--title', help='title of results.md and the plot')
-    return parser.parse_args(argv)
+    parser.add_argument(
+        '--report-only', action='store_true',
+        help='train nothing: write the reports of --out anew from its '
+        'results.csv and summary.csv (takes --reference and --title only)')
+    args = parser.parse_args(argv)
+    if args.report_only:
+        given = [f'--{key.replace("_", "-")}' for key, value in
+                 vars(args).items() if key not in REPORT_OPTIONS and
+                 value != parser.get_default(key) and key != 'inputs']
+        if args.inputs:
+            given.insert(0, 'configs')
+        if given:
+            parser.error('--report-only trains nothing; it takes no '
+                         + ', '.join(given))
+    elif not args.inputs:
+        parser.error('give the configs, globs or sweep files to sweep')
+    return args
 
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.report_only:
+        return rebuild_reports(args.out, args.reference, args.title)
     runs = collect_runs(args.inputs)
     return Sweeper(
         runs,

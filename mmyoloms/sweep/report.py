@@ -5,8 +5,8 @@ Files written to the sweep's output directory:
 * ``results.csv``: one row per (run, seed): status, the six COCO AP
   figures, training time, error;
 * ``summary.csv``: one row per run: seeds finished, mean, std and 95 %
-  t-interval of every AP figure, params, FLOPs, latency, mean training
-  time;
+  t-interval of every AP figure, params, FLOPs, latency (or why they were
+  not measured), mean training time;
 * ``comparison.csv``: one row per (run, metric): difference of means to
   the reference run, its 95 % Welch interval, degrees of freedom, the
   verdict and, where it is *within noise*, the seeds per side that a
@@ -15,10 +15,15 @@ Files written to the sweep's output directory:
 * ``results.md``: the same as readable tables;
 * ``results.png``: AP (mean and 95 % interval over the seeds) against
   forward latency and against params, the reference marked.
+
+``results.csv`` and ``summary.csv`` hold everything the others are made
+from: :func:`rebuild_reports` writes the reports anew from them, without
+the sweep's directories (``tools/sweep.py --report-only``).
 """
 import csv
+import os
 import os.path as osp
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from ..utils import COCO_BBOX_METRICS
 from .stats import (MAX_SEEDS, POWER, REFERENCE, WITHIN_NOISE,
@@ -27,12 +32,14 @@ from .stats import (MAX_SEEDS, POWER, REFERENCE, WITHIN_NOISE,
 METRICS = tuple(key for key, _ in COCO_BBOX_METRICS)
 RUN_FIGURES = ('params_M', 'flops_G', 'forward_ms', 'latency_ms',
                'latency_p90_ms')
+# why a run has no params/FLOPs or no latency
+RUN_ERRORS = ('complexity_error', 'latency_error')
 RESULT_COLUMNS = ('name', 'seed', 'status') + METRICS + ('train_s', 'config',
                                                          'error')
 SUMMARY_COLUMNS = ('name', 'seeds', 'seeds_ok') + tuple(
     f'{m}_{s}' for m in METRICS
     for s in ('mean', 'std', 'ci95_low', 'ci95_high')) + RUN_FIGURES + (
-        'train_s_mean', )
+        'train_s_mean', ) + RUN_ERRORS
 COMPARISON_COLUMNS = ('name', 'reference', 'metric', 'n', 'n_ref', 'diff',
                       'ci95_low', 'ci95_high', 'dof', 'verdict',
                       'seeds_to_resolve')
@@ -68,7 +75,7 @@ def summarize_runs(records: Sequence[Dict], runs: Dict[str, Dict],
                 f'{metric}_ci95_low': s['ci_low'],
                 f'{metric}_ci95_high': s['ci_high']
             })
-        for key in RUN_FIGURES:
+        for key in RUN_FIGURES + RUN_ERRORS:
             row[key] = runs.get(name, {}).get(key)
         row['train_s_mean'] = summarize(_ok_values(records, name,
                                                    'train_s'))['mean']
@@ -106,6 +113,16 @@ def compare_runs(records: Sequence[Dict], names: Sequence[str],
                     summarize(ref)['std'])
             rows.append(row)
     return rows
+
+
+def shown_path(path: Optional[str]) -> Optional[str]:
+    """``path`` relative to the working directory when it lies inside it
+    (a report names ``configs/...``, not the machine's checkout), else as
+    it is."""
+    if not path or not osp.isabs(path):
+        return path
+    relative = osp.relpath(path)
+    return path if relative.startswith(os.pardir) else relative
 
 
 def _write_csv(path: str, columns: Sequence[str], rows: Sequence[Dict]):
@@ -228,13 +245,15 @@ def _markdown(records: Sequence[Dict], summary: Sequence[Dict],
             for r in failed
         ]
     notes = [(name, key, info[key]) for name, info in runs.items()
-             for key in ('latency_error', 'complexity_error')
+             for key in RUN_ERRORS
              if info.get(key)]
     if notes:
         lines += ['', 'Not measured:', '']
+        what = dict(latency_error='latency',
+                    complexity_error='params/FLOPs')
         lines += [
-            f'- `{name}`: {"latency" if key == "latency_error" else "params/FLOPs"}'
-            f' ({error})' for name, key, error in notes
+            f'- `{name}`: {what[key]} ({error})'
+            for name, key, error in notes
         ]
     return '\n'.join(lines) + '\n'
 
@@ -315,7 +334,9 @@ def write_reports(records: Sequence[Dict],
     records = sorted(records, key=lambda r: (order[r['name']], r['seed']))
     summary = summarize_runs(records, runs, names)
     comparison = compare_runs(records, names, reference)
-    _write_csv(osp.join(out_dir, 'results.csv'), RESULT_COLUMNS, records)
+    _write_csv(osp.join(out_dir, 'results.csv'), RESULT_COLUMNS,
+               [dict(r, config=shown_path(r.get('config')))
+                for r in records])
     _write_csv(osp.join(out_dir, 'summary.csv'), SUMMARY_COLUMNS, summary)
     _write_csv(osp.join(out_dir, 'comparison.csv'), COMPARISON_COLUMNS,
                comparison)
@@ -325,3 +346,100 @@ def write_reports(records: Sequence[Dict],
                       title))
     plot(summary, reference, osp.join(out_dir, 'results.png'), title)
     return summary
+
+
+def _read_csv(path: str) -> List[Dict]:
+    if not osp.isfile(path):
+        raise FileNotFoundError(
+            f'{path} not found: --report-only rebuilds the reports of a '
+            'sweep directory from its results.csv and summary.csv')
+    with open(path, newline='') as f:
+        return list(csv.DictReader(f))
+
+
+def _number(value: str, path: str, column: str) -> Optional[float]:
+    if value == '':
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise ValueError(f'{path}: column {column} holds {value!r}, '
+                         'expected a number or nothing')
+
+
+def read_tables(out_dir: str) -> Tuple[List[Dict], Dict[str, Dict]]:
+    """The per-seed records and per-run figures of a sweep, read back from
+    the ``results.csv`` and ``summary.csv`` that :func:`write_reports`
+    wrote into ``out_dir``.
+
+    Returns:
+        tuple[list[dict], dict]: The records (as ``write_reports`` takes
+        them, in the file's order) and the per-run figures by name.
+
+    Raises:
+        FileNotFoundError: A table is missing.
+        ValueError: A table lacks a column or holds something else than a
+            number where a number belongs.
+    """
+    tables = {}
+    # the error columns are newer than the figures: a summary without them
+    # has no error to show
+    for name, columns in (('results.csv', RESULT_COLUMNS),
+                          ('summary.csv', SUMMARY_COLUMNS[:-len(RUN_ERRORS)])):
+        path = osp.join(out_dir, name)
+        rows = _read_csv(path)
+        missing = [c for c in columns if rows and c not in rows[0]]
+        if missing:
+            raise ValueError(f'{path} lacks the columns {missing} (written '
+                             'by an older version of the sweep?)')
+        tables[name] = (path, rows)
+    path, rows = tables['results.csv']
+    records = []
+    for row in rows:
+        record = dict(name=row['name'], seed=int(row['seed']),
+                      status=row['status'])
+        for key in METRICS + ('train_s', ):
+            record[key] = _number(row[key], path, key)
+        for key in ('config', 'error'):
+            if row[key]:
+                record[key] = row[key]
+        records.append(record)
+    path, rows = tables['summary.csv']
+    runs = {}
+    for row in rows:
+        info = {key: _number(row[key], path, key) for key in RUN_FIGURES}
+        info.update({key: row[key] for key in RUN_ERRORS if row.get(key)})
+        runs[row['name']] = info
+    unknown = sorted({r['name'] for r in records} - set(runs))
+    if unknown:
+        raise ValueError(f'{tables["results.csv"][0]} has runs that '
+                         f'summary.csv has not: {unknown}')
+    return records, runs
+
+
+def rebuild_reports(out_dir: str,
+                    reference: Optional[str] = None,
+                    title: Optional[str] = None) -> List[Dict]:
+    """Write the reports of a sweep directory anew from its tables.
+
+    Args:
+        out_dir (str): The sweep's output directory.
+        reference (str, optional): Reference run; defaults to the one of
+            its ``comparison.csv``, else the first run.
+        title (str, optional): Title of ``results.md`` and the plot.
+
+    Returns:
+        list[dict]: The summary rows.
+    """
+    records, runs = read_tables(out_dir)
+    names = list(runs)
+    if reference is None:
+        comparison = osp.join(out_dir, 'comparison.csv')
+        old = _read_csv(comparison) if osp.isfile(comparison) else []
+        reference = old[0]['reference'] if old else names[0]
+    if reference not in names:
+        raise ValueError(f'reference {reference!r} is not a run of '
+                         f'{out_dir}; runs: {names}')
+    seeds = sorted({r['seed'] for r in records})
+    return write_reports(records, runs, out_dir, reference, seeds, names,
+                         title)

@@ -32,7 +32,8 @@ class SweepRun:
                      epochs: Optional[int] = None,
                      seed: Optional[int] = None) -> Config:
         """The run's config, built in this order: the file, the common
-        overrides of its sweep file, the run's overrides, the schedule rescaled to ``epochs``
+        overrides of its sweep file, the run's overrides, the schedule
+        rescaled to ``epochs``
         (:func:`~mmyoloms.engine.rescale_schedule`), ``cfg_options``
         (dotted keys, applied to every run of a sweep, so they win over
         the rescaled values) and ``randomness.seed = seed``."""

@@ -7,7 +7,10 @@ runs. For each (run, seed):
 
 1. its config (file, run overrides, schedule rescaled to ``epochs``,
    ``cfg_options``, ``randomness.seed``) is dumped to
-   ``<out>/<name>/seed<k>/config.py``;
+   ``<out>/<name>/seed<k>/config.py``, which the worker trains (and the
+   Runner rewrites with the keys the worker sets), and to
+   ``sweep_config.py`` beside it, the sweep's own record of what it
+   launched;
 2. :mod:`mmyoloms.sweep.worker` trains it and evaluates it (mmdet's
    ``CocoMetric`` through the config), in a subprocess or under
    ``torch.distributed.run`` (``launcher='pytorch'``);
@@ -16,7 +19,8 @@ runs. For each (run, seed):
 
 Per run, params and FLOPs are counted once
 (:func:`mmyoloms.analysis.get_complexity`, cached in
-``<out>/<name>/complexity.json``). At the end one trained checkpoint per run
+``<out>/<name>/complexity.json`` with the shape and a digest of the model
+config they were counted for: a changed model is counted anew). At the end one trained checkpoint per run
 is timed by the benchmark harness of :mod:`mmyoloms.deploy`, all runs side
 by side in interleaved rounds, so that a slow moment of the machine hits
 every run alike (``<out>/latency.json``); each invocation times anew.
@@ -27,10 +31,11 @@ with a Welch interval and a verdict (:mod:`mmyoloms.sweep.stats`).
 A (run, seed) with a ``result.json`` of status ``ok`` is not redone; an
 interrupted one resumes from its latest checkpoint; a failing one is
 recorded with its error and the sweep goes on. A directory trained with a
-different config (say another ``--epochs``) is an error, not silently
-reused.
+different config (say another ``--epochs``), by its ``sweep_config.py``,
+is an error, not silently reused.
 """
 import copy
+import hashlib
 import json
 import os
 import os.path as osp
@@ -43,8 +48,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from mmengine.config import Config
 
 from ..utils import COCO_BBOX_METRICS, positive_int
-from .report import write_reports
+from .report import shown_path, write_reports
 from .runs import SweepRun
+from .worker import WORKER_KEYS
 
 LATENCY_KEYS = (('forward_ms', 'forward', 'median_ms'),
                 ('latency_ms', 'forward+nms', 'median_ms'),
@@ -71,25 +77,37 @@ def _first_line(err: BaseException) -> str:
     return (f'{type(err).__name__}: {err}'.splitlines() or [''])[0]
 
 
-# keys that mmengine's Runner writes into the config it dumps to the work
-# dir (over the sweep's own ``config.py``, which has the same name)
-_RUNNER_KEYS = ('work_dir', 'launcher')
+# The sweep's record of the config it launched in a seed directory. Only
+# the sweep writes it: the worker trains ``config.py``, which mmengine's
+# Runner rewrites with the keys the worker sets (work dir, launcher,
+# resume).
+RECORD = 'sweep_config.py'
 
 
-def _same_config(dumped: Config, cfg: Config) -> bool:
-    """Whether a seed directory's ``config.py`` is the config ``cfg``.
+def _launched_config(seed_dir: str) -> Optional[dict]:
+    """The config a seed directory was launched with, as a dict; None for
+    a directory that never started.
 
-    The directory's file is the sweep's dump, or after training started
-    the Runner's own dump of it, which adds ``work_dir`` and ``launcher``;
-    those keys are left out of the comparison.
+    A directory of a sweep from before :data:`RECORD` has only the
+    Runner's ``config.py``; it is read without the keys the worker sets.
     """
-    def plain(config: Config) -> dict:
-        d = config.to_dict()
-        for key in _RUNNER_KEYS:
-            d.pop(key, None)
-        return d
+    record = osp.join(seed_dir, RECORD)
+    if osp.isfile(record):
+        return Config.fromfile(record).to_dict()
+    dumped = osp.join(seed_dir, 'config.py')
+    if not osp.isfile(dumped):
+        return None
+    cfg = Config.fromfile(dumped).to_dict()
+    for key in WORKER_KEYS:
+        cfg.pop(key, None)
+    return cfg
 
-    return plain(dumped) == plain(cfg)
+
+def _model_digest(cfg: Config) -> str:
+    """SHA-256 of a config's ``model`` section: what params/FLOPs count."""
+    text = json.dumps(cfg.to_dict().get('model'), sort_keys=True,
+                      default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class Sweeper:
@@ -207,18 +225,18 @@ class Sweeper:
                           f'randomness.seed={own_seed}; the sweep sets '
                           f'seeds {self.seeds} instead')
                 for seed in self.seeds:
-                    dumped = osp.join(self.seed_dir(run.name, seed),
-                                      'config.py')
-                    if not osp.isfile(dumped):
+                    seed_dir = self.seed_dir(run.name, seed)
+                    launched = _launched_config(seed_dir)
+                    if launched is None:
                         continue
                     cfg = copy.deepcopy(own)
                     cfg.merge_from_dict({'randomness.seed': seed})
-                    if not _same_config(Config.fromfile(dumped), cfg):
+                    if launched != cfg.to_dict():
                         problems.append(
-                            f'{run.name} seed {seed}: {dumped} holds '
-                            'another config than this sweep gives the run '
-                            '(changed options or config?); use another '
-                            '--out or remove that directory')
+                            f'{run.name} seed {seed}: {seed_dir} was '
+                            'trained with another config than this sweep '
+                            'gives the run (changed options or config?); '
+                            'use another --out or remove that directory')
             except Exception as err:
                 problems.append(f'{run.name}: {_first_line(err)}')
         if problems:
@@ -261,6 +279,7 @@ class Sweeper:
             cfg = self.build_config(run, seed)
             config_path = osp.join(run_dir, 'config.py')
             cfg.dump(config_path)
+            cfg.dump(osp.join(run_dir, RECORD))
             record['shape'] = list(self._shape(cfg))
             metrics_file = osp.join(run_dir, 'metrics.json')
             log_file = osp.join(run_dir, 'worker.log')
@@ -296,29 +315,35 @@ class Sweeper:
     # ---------------------------------------------------- per-run figures
     def complexity(self, run: SweepRun, records: Sequence[Dict]) -> Dict:
         """Params (M) and FLOPs (G) of a run's model at its timing shape,
-        counted once (``<out>/<name>/complexity.json``), from the config of
-        its first finished seed."""
+        from the config of its first finished seed; cached in
+        ``<out>/<name>/complexity.json`` with the shape and the SHA-256 of
+        the model config they were counted for, and counted anew when
+        either differs."""
         from ..analysis import get_complexity
         ok = [r for r in records if r['name'] == run.name and
               r['status'] == 'ok']
         if not ok:
             return {}
         shape = list(ok[0]['shape'])
-        cache = osp.join(self.out_dir, run.name, 'complexity.json')
-        if osp.isfile(cache):
-            with open(cache) as f:
-                cached = json.load(f)
-            if cached.get('shape') == shape:
-                return cached
         config = osp.join(self.seed_dir(run.name, ok[0]['seed']),
                           'config.py')
+        cache = osp.join(self.out_dir, run.name, 'complexity.json')
         try:
-            info = get_complexity(config, tuple(shape))
+            cfg = Config.fromfile(config)
+            digest = _model_digest(cfg)
+            if osp.isfile(cache):
+                with open(cache) as f:
+                    cached = json.load(f)
+                if cached.get('shape') == shape and \
+                        cached.get('model_sha256') == digest:
+                    return cached
+            info = get_complexity(cfg, tuple(shape))
         except Exception as err:  # the trained results still count
             print(f'[sweep] {run.name}: params/FLOPs FAILED: '
                   f'{_first_line(err)}')
             return dict(complexity_error=_first_line(err))
-        figures = dict(shape=shape, params_M=info['params'] / 1e6,
+        figures = dict(shape=shape, model_sha256=digest,
+                       params_M=info['params'] / 1e6,
                        flops_G=info['flops'] / 1e9)
         with open(cache, 'w') as f:
             json.dump(figures, f, indent=2)
@@ -364,7 +389,8 @@ class Sweeper:
                          config=osp.join(
                              self.seed_dir(name, ok[0]['seed']),
                              'config.py'),
-                         checkpoint=ok[0]['checkpoint']))
+                         # latency.json names it, not the machine
+                         checkpoint=shown_path(ok[0]['checkpoint'])))
         reports = []
         for shape, entries in groups.items():
             names = ', '.join(e['name'] for e in entries)

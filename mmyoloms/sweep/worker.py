@@ -14,6 +14,10 @@ from mmengine.config import Config
 from mmengine.dist import get_rank
 from mmengine.runner import Runner, find_latest_checkpoint
 
+# the keys the worker sets in the config it trains (the Runner dumps them
+# into the work dir's config.py)
+WORKER_KEYS = ('work_dir', 'launcher', 'resume', 'load_from')
+
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__)
