@@ -38,9 +38,9 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmyoloms.deploy.benchmark import (BACKENDS, format_table,  # noqa: E402
-                                       run_benchmark)
 from mmyoloms.deploy.export import EXPORTERS  # noqa: E402
+from mmyoloms.profiling import (BACKENDS, format_latency_table,  # noqa: E402
+                                run_benchmark)
 
 
 def parse_args(argv=None):
@@ -126,7 +126,7 @@ def main(argv=None):
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
     with open(out, 'w', encoding='utf-8') as f:
         json.dump(report, f, indent=2)
-    print(format_table(report))
+    print(format_latency_table(report))
     print(f'JSON report: {out}')
     return report
 

@@ -34,9 +34,10 @@ import numpy as np
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmyoloms.deploy.profile import (PRECISIONS, format_profile,  # noqa: E402
-                                     format_top_nodes, input_shape,
-                                     profile_onnxruntime, profile_openvino)
+from mmyoloms.deploy.ov import PRECISIONS  # noqa: E402
+from mmyoloms.profiling import (format_operator_profile,  # noqa: E402
+                                format_top_nodes, input_shape,
+                                profile_onnxruntime, profile_openvino)
 
 BACKENDS = dict(onnxruntime=profile_onnxruntime, openvino=profile_openvino)
 
@@ -89,7 +90,7 @@ def main(argv=None):
                                 shape=list(shapes[model]), **profile))
             title = (f'{osp.basename(model)}, {backend}, '
                      f'{"x".join(map(str, shapes[model]))}')
-            print(format_profile(profile, title))
+            print(format_operator_profile(profile, title))
             print()
             print(format_top_nodes(profile))
             print()

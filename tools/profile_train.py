@@ -1,5 +1,5 @@
 """Where the time of a training step goes, and side-by-side speed of
-configs (see mmyoloms.engine.train_profile).
+configs (see mmyoloms.profiling.training).
 
     # one config: the phases of an iteration and the top operators
     python tools/profile_train.py CONFIG [--iters 50] [--warmup 10]
@@ -21,9 +21,9 @@ import json
 
 from mmengine.config import DictAction
 
-from mmyoloms.engine.train_profile import (compare_training_speed,
-                                           format_comparison, format_profile,
-                                           profile_training)
+from mmyoloms.profiling import (compare_training_speed,
+                                format_training_comparison,
+                                format_training_profile, profile_training)
 from mmyoloms.sweep import collect_runs
 
 
@@ -59,12 +59,12 @@ def main():
         result = profile_training(
             next(iter(configs.values())), iters=args.iters,
             warmup=args.warmup, op_iters=args.op_iters)
-        print(format_profile(result, top=args.top))
+        print(format_training_profile(result, top=args.top))
     else:
         result = compare_training_speed(
             configs, rounds=args.rounds, iters=args.iters,
             warmup=args.warmup)
-        print(format_comparison(result))
+        print(format_training_comparison(result))
     if args.out:
         with open(args.out, 'w') as f:
             json.dump(dict(configs=args.configs, result=result), f, indent=1)

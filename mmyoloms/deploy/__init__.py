@@ -1,5 +1,6 @@
 """Deploy mode, ONNX export with NMS, onnxruntime and OpenVINO inference
-(float32 and INT8), COCO evaluation of deployed graphs, benchmarks."""
+(float32 and INT8), COCO evaluation of deployed graphs (their latency is
+measured by :mod:`mmyoloms.profiling`)."""
 from .deploy import deploy_model
 from .detector import DeployedDetector, dataset_meta
 from .end2end import OUTPUT_NAMES, End2EndDetector, nms_settings

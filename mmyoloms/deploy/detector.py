@@ -10,6 +10,7 @@ from mmdet.structures import DetDataSample
 from mmengine.config import Config
 from mmengine.structures import InstanceData
 
+from mmyoloms.utils import positive_int
 from .end2end import OUTPUT_NAMES
 from .export import INPUT_NAME
 from .pipeline import ImageType, build_test_pipeline, preprocess
@@ -52,6 +53,8 @@ class DeployedDetector:
             exported with dynamic shapes. Static models take their own
             shape, and a different one is an error. Defaults to None (the
             config's scale).
+        num_threads (int, optional): Inference threads of the runtime;
+            None lets it choose (one per core). Defaults to None.
     """
 
     #: name of the runtime, for messages
@@ -60,10 +63,14 @@ class DeployedDetector:
     def __init__(self,
                  model_file: str,
                  config: Union[str, Config],
-                 shape: Optional[Sequence[int]] = None) -> None:
+                 shape: Optional[Sequence[int]] = None,
+                 num_threads: Optional[int] = None) -> None:
         from mmyolo.registry import MODELS
         if not osp.isfile(model_file):
             raise FileNotFoundError(f'model file not found: {model_file}')
+        if num_threads is not None:
+            positive_int(num_threads, 'num_threads')
+        self.num_threads = num_threads
         self.model_file = model_file
         self.cfg = load_config(config)
         register_scopes(self.cfg)

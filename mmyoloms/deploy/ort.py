@@ -5,6 +5,7 @@ from typing import List, Optional, Sequence, Union
 import numpy as np
 from mmengine.config import Config
 
+from mmyoloms.utils import positive_int
 from .detector import DeployedDetector
 from .export import INPUT_NAME
 
@@ -36,10 +37,8 @@ def make_session(onnx_file: str,
     options.graph_optimization_level = (
         ort.GraphOptimizationLevel.ORT_ENABLE_ALL)
     if num_threads is not None:
-        if not isinstance(num_threads, int) or num_threads < 1:
-            raise ValueError(
-                f'num_threads must be an int >= 1, got {num_threads}')
-        options.intra_op_num_threads = num_threads
+        options.intra_op_num_threads = positive_int(num_threads,
+                                                    'num_threads')
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.add_session_config_entry('session.intra_op.allow_spinning',
@@ -86,9 +85,8 @@ class ORTDetector(DeployedDetector):
                  shape: Optional[Sequence[int]] = None,
                  num_threads: Optional[int] = None,
                  allow_spinning: bool = False) -> None:
-        self.num_threads = num_threads
         self.allow_spinning = allow_spinning
-        super().__init__(onnx_file, config, shape)
+        super().__init__(onnx_file, config, shape, num_threads)
 
     def load(self, model_file: str):
         self.session = make_session(model_file, self.num_threads,

@@ -6,12 +6,16 @@ from typing import List, Optional, Sequence, Union
 import numpy as np
 from mmengine.config import Config
 
+from mmyoloms.utils import positive_int
 from .detector import DeployedDetector
+from .utils import check_choice
 
 #: Inference precisions accepted by :func:`compile_openvino`. ``'f32'``
 #: is set explicitly: on CPUs with AMX or AVX512-FP16 OpenVINO's default
 #: is bf16 / f16 arithmetic, not the float32 the model was exported in.
 PRECISIONS = ('f32', 'bf16', 'f16')
+#: Performance hints accepted by :func:`compile_openvino`.
+HINTS = ('LATENCY', 'THROUGHPUT')
 MODEL_EXTENSIONS = ('.onnx', '.xml')
 
 
@@ -49,8 +53,10 @@ def convert_to_openvino(onnx_file: str,
 def compile_openvino(model,
                      num_threads: Optional[int] = None,
                      precision: str = 'f32',
-                     hint: str = 'LATENCY'):
-    """Compile a model for OpenVINO's CPU plugin, every setting explicit.
+                     hint: str = 'LATENCY',
+                     profiling: bool = False):
+    """Compile a model for OpenVINO's CPU plugin, every setting explicit:
+    the one place where the project's OpenVINO settings are made.
 
     Args:
         model (str or openvino.Model): ``.onnx`` / ``.xml`` file or a
@@ -59,9 +65,12 @@ def compile_openvino(model,
             OpenVINO choose (one per core). Defaults to None.
         precision (str): ``INFERENCE_PRECISION_HINT``, one of
             :data:`PRECISIONS`. Defaults to ``'f32'``.
-        hint (str): ``PERFORMANCE_HINT``, ``'LATENCY'`` (one stream, one
-            request at a time) or ``'THROUGHPUT'``. Defaults to
-            ``'LATENCY'``.
+        hint (str): ``PERFORMANCE_HINT``, one of :data:`HINTS`:
+            ``'LATENCY'`` (one stream, one request at a time) or
+            ``'THROUGHPUT'``. Defaults to ``'LATENCY'``.
+        profiling (bool): ``ENABLE_PROFILING``: per-layer performance
+            counters (:mod:`mmyoloms.profiling.operators`).
+            Defaults to False.
 
     Returns:
         openvino.CompiledModel
@@ -69,24 +78,17 @@ def compile_openvino(model,
     import openvino as ov
     import openvino.properties as props
     import openvino.properties.hint as hints
-    if precision not in PRECISIONS:
-        raise ValueError(
-            f'precision must be one of {PRECISIONS}, got {precision!r}')
-    modes = dict(
-        LATENCY=hints.PerformanceMode.LATENCY,
-        THROUGHPUT=hints.PerformanceMode.THROUGHPUT)
-    if hint not in modes:
-        raise ValueError(
-            f'hint must be one of {tuple(modes)}, got {hint!r}')
+    check_choice('precision', precision, PRECISIONS)
+    check_choice('hint', hint, HINTS)
     config = {
-        hints.performance_mode: modes[hint],
+        hints.performance_mode: getattr(hints.PerformanceMode, hint),
         hints.inference_precision: getattr(ov.Type, precision),
     }
     if num_threads is not None:
-        if not isinstance(num_threads, int) or num_threads < 1:
-            raise ValueError(
-                f'num_threads must be an int >= 1, got {num_threads}')
-        config[props.inference_num_threads] = num_threads
+        config[props.inference_num_threads] = positive_int(
+            num_threads, 'num_threads')
+    if profiling:
+        config[props.enable_profiling] = True
     core = ov.Core()
     if isinstance(model, str):
         if not osp.isfile(model):
@@ -134,10 +136,9 @@ class OVDetector(DeployedDetector):
                  num_threads: Optional[int] = None,
                  precision: str = 'f32',
                  hint: str = 'LATENCY') -> None:
-        self.num_threads = num_threads
         self.precision = precision
         self.hint = hint
-        super().__init__(model_file, config, shape)
+        super().__init__(model_file, config, shape, num_threads)
 
     def load(self, model_file: str):
         self.compiled = compile_openvino(model_file, self.num_threads,

@@ -28,15 +28,17 @@ import numpy as np
 from mmengine.config import Config
 
 from .pipeline import set_pipeline_scale
-from .utils import load_config, register_scopes
+from .utils import check_choice, load_config, register_scopes
 
 OVERFLOW_FIXES = ('enable', 'first_layer_only', 'disable')
+#: NNCF presets: symmetric (``'performance'``) or asymmetric (``'mixed'``)
+#: activations.
+PRESETS = ('performance', 'mixed')
 SPLITS = ('train', 'val', 'test')
 
 
 def _base_dataset_cfg(cfg: Config, split: str) -> dict:
-    if split not in SPLITS:
-        raise ValueError(f'split must be one of {SPLITS}, got {split!r}')
+    check_choice('split', split, SPLITS)
     loader = cfg.get(f'{split}_dataloader')
     if loader is None:
         raise ValueError(f'the config has no {split}_dataloader to '
@@ -154,15 +156,8 @@ def quantize_openvino(onnx_file: str,
     """
     import nncf
     import openvino as ov
-    if overflow_fix not in OVERFLOW_FIXES:
-        raise ValueError(f'overflow_fix must be one of {OVERFLOW_FIXES}, '
-                         f'got {overflow_fix!r}')
-    presets = dict(
-        performance=nncf.QuantizationPreset.PERFORMANCE,
-        mixed=nncf.QuantizationPreset.MIXED)
-    if preset not in presets:
-        raise ValueError(
-            f'preset must be one of {tuple(presets)}, got {preset!r}')
+    check_choice('overflow_fix', overflow_fix, OVERFLOW_FIXES)
+    check_choice('preset', preset, PRESETS)
     if not out_file.endswith('.xml'):
         raise ValueError(f'out_file must end with .xml, got {out_file}')
     if not inputs:
@@ -175,7 +170,7 @@ def quantize_openvino(onnx_file: str,
     quantized = nncf.quantize(
         model,
         nncf.Dataset(list(inputs)),
-        preset=presets[preset],
+        preset=nncf.QuantizationPreset(preset),
         subset_size=len(inputs),
         ignored_scope=nncf.IgnoredScope(
             names=decoding_node_names(model), validate=False),

@@ -1,6 +1,6 @@
 """Config loading and detector building shared by the deploy tools."""
 import os.path as osp
-from typing import Optional, Union
+from typing import Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -9,6 +9,14 @@ from torch import Tensor
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..utils import load_config
+
+
+def check_choice(name: str, value, choices: Sequence) -> None:
+    """Raise a ``ValueError`` naming the argument ``name`` and listing
+    ``choices`` unless ``value`` is one of them."""
+    if value not in choices:
+        raise ValueError(
+            f'{name} must be one of {tuple(choices)}, got {value!r}')
 
 
 def register_scopes(cfg: Config) -> None:

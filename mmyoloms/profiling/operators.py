@@ -1,6 +1,7 @@
 """Where the time of a deployed graph goes: per-operator time from
 onnxruntime's profiler and OpenVINO's performance counters, summed by
-operator type (and by layer), for the notes in ``docs/deploy.md``."""
+operator type (and by layer), for the notes in ``docs/deploy.md``.
+Tables are made by :mod:`mmyoloms.profiling.report`."""
 import json
 import os
 import os.path as osp
@@ -10,20 +11,15 @@ from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
-PRECISIONS = ('f32', 'bf16', 'f16')
-
-
-def _check_int(name: str, value, minimum: int) -> None:
-    if (not isinstance(value, int) or isinstance(value, bool)
-            or value < minimum):
-        raise ValueError(f'{name} must be an int >= {minimum}, got {value!r}')
+from mmyoloms.utils import positive_int
+from .protocol import non_negative_int
 
 
 def _check_settings(threads: int, runs: int, warmup: int, top: int) -> None:
-    _check_int('threads', threads, 1)
-    _check_int('runs', runs, 1)
-    _check_int('warmup', warmup, 0)
-    _check_int('top', top, 0)
+    positive_int(threads, 'threads')
+    positive_int(runs, 'runs')
+    non_negative_int(warmup, 'warmup')
+    non_negative_int(top, 'top')
 
 
 def _check_file(model_file: str) -> None:
@@ -125,7 +121,7 @@ def profile_onnxruntime(onnx_file: str,
         dict: ``total_ms`` (sum of node times per run), ``by_type`` and
         ``top_nodes`` (ms per run, largest first).
     """
-    from .ort import make_session
+    from mmyoloms.deploy.ort import make_session
     _check_settings(threads, runs, warmup, top)
     _check_file(onnx_file)
     with tempfile.TemporaryDirectory() as tmp:
@@ -195,33 +191,23 @@ def profile_openvino(model_file: str,
         runs (int): Profiled runs. Defaults to 10.
         warmup (int): Runs before those, left out. Defaults to 3.
         top (int): Number of ``top_nodes``. Defaults to 15.
-        precision (str): Inference precision hint, one of ``PRECISIONS``.
-            Defaults to ``'f32'``.
+        precision (str): Inference precision hint, one of
+            :data:`mmyoloms.deploy.ov.PRECISIONS`. Defaults to ``'f32'``.
 
     Returns:
         dict: ``total_ms``, ``by_type`` (keyed ``type/exec_type``) and
         ``top_nodes`` (ms per run, largest first).
     """
-    _check_settings(threads, runs, warmup, top)
-    if precision not in PRECISIONS:
-        raise ValueError(
-            f'precision must be one of {PRECISIONS}, got {precision!r}')
-    _check_file(model_file)
     import openvino as ov
-    import openvino.properties as props
-    import openvino.properties.hint as hints
-    core = ov.Core()
-    model = core.read_model(model_file)
+
+    from mmyoloms.deploy.ov import compile_openvino
+    _check_settings(threads, runs, warmup, top)
+    _check_file(model_file)
+    model = ov.Core().read_model(model_file)
     if len(model.inputs) != 1:
         raise ValueError(f'{model_file}: expected a graph with one input, '
                          f'got {len(model.inputs)}')
-    compiled = core.compile_model(
-        model, 'CPU', {
-            hints.performance_mode: hints.PerformanceMode.LATENCY,
-            hints.inference_precision: getattr(ov.Type, precision),
-            props.inference_num_threads: threads,
-            props.enable_profiling: True
-        })
+    compiled = compile_openvino(model, threads, precision, profiling=True)
     request = compiled.create_infer_request()
     for _ in range(warmup):
         request.infer({0: inputs})
@@ -235,38 +221,3 @@ def profile_openvino(model_file: str,
             per_type[f'{info.node_type}/{info.exec_type}'] += ms
             per_node[info.node_name] += ms
     return _summary(per_type, per_node, runs, top)
-
-
-def _share(ms: float, total: float) -> str:
-    return f'{ms / total:.0%}' if total > 0 else '-'
-
-
-def format_profile(profile: dict, title: Optional[str] = None,
-                   min_share: float = 0.01) -> str:
-    """Markdown table of a profile's ``by_type`` (types under
-    ``min_share`` of the total summed into one row)."""
-    if not 0 <= min_share <= 1:
-        raise ValueError(f'min_share must be in [0, 1], got {min_share}')
-    total = profile['total_ms']
-    lines = [f'**{title}** ({total:.1f} ms of operator time per run)'
-             if title else f'{total:.1f} ms of operator time per run', '',
-             '| operator | ms | share |', '| --- | --- | --- |']
-    rest = 0.
-    for name, ms in profile['by_type'].items():
-        if ms < min_share * total:
-            rest += ms
-            continue
-        lines.append(f'| {name} | {ms:.1f} | {_share(ms, total)} |')
-    if rest:
-        lines.append(f'| (others) | {rest:.1f} | {_share(rest, total)} |')
-    return '\n'.join(lines)
-
-
-def format_top_nodes(profile: dict) -> str:
-    """Markdown table of a profile's ``top_nodes`` (ms per run and share of
-    the total), largest first."""
-    total = profile['total_ms']
-    lines = ['| node | ms | share |', '| --- | --- | --- |']
-    lines += [f'| {name} | {ms:.2f} | {_share(ms, total)} |'
-              for name, ms in profile['top_nodes'].items()]
-    return '\n'.join(lines)

@@ -21,6 +21,7 @@ per-operator breakdown of forward and backward.
 Nothing of the model or the config is changed except the length of the run
 (one epoch of ``warmup + iters + op_iters`` iterations, no validation or
 checkpoint), so the figures are those of the config as it trains.
+Tables are made by :mod:`mmyoloms.profiling.report`.
 """
 import contextlib
 import copy
@@ -347,47 +348,6 @@ def profile_training(cfg: Config,
         val_seconds_per_image=val_seconds)
 
 
-def format_profile(result: dict, top: int = 12) -> str:
-    """Markdown tables of a :func:`profile_training` result: the phases
-    of an iteration, then the top operators of each group."""
-    phases = dict(result['phases'])
-    iteration = phases.pop('iteration')
-    lines = [
-        f"{result['images_per_s']:.2f} images/s over {result['iters']} "
-        f"iterations of {result['batch_size']} images "
-        f"({result['seconds_per_iter'] * 1e3:.0f} ms per iteration; "
-        f"median iteration {iteration * 1e3:.0f} ms = "
-        f"{result['median_images_per_s']:.2f} images/s); "
-        f"{result['threads']} torch threads",
-        '',
-        '| phase | ms per iteration (median) | share |',
-        '| --- | ---: | ---: |',
-    ]
-    order = [k for k, _ in PHASES]
-    labels = dict(PHASES)
-    rest = sorted((k for k in phases if k not in order and k != 'other'),
-                  key=lambda k: -phases[k])
-    for key in order + rest + ['other']:
-        if key in phases:
-            lines.append(f'| {labels.get(key, key)} | '
-                         f'{phases[key] * 1e3:.1f} | '
-                         f'{phases[key] / iteration:.1%} |')
-    lines.append(f'| **iteration** | **{iteration * 1e3:.1f}** | 100% |')
-    for group, _ in OP_GROUPS:
-        ops = result['ops'].get(group)
-        if not ops:
-            continue
-        total = sum(ms for _, ms, _ in ops)
-        lines += ['', f'**{group}**: {total:.1f} ms of operator self time '
-                  'per iteration', '',
-                  '| operator | ms per iteration | share | calls |',
-                  '| --- | ---: | ---: | ---: |']
-        for name, ms, calls in ops[:top]:
-            lines.append(f'| `{name}` | {ms:.1f} | {ms / total:.1%} | '
-                         f'{calls:.0f} |')
-    return '\n'.join(lines)
-
-
 def _profile_in_child(cfg: Config, kwargs: dict, queue) -> None:
     try:
         queue.put(('ok', profile_training(cfg, **kwargs)))
@@ -457,16 +417,3 @@ def compare_training_speed(configs: Dict[str, Config],
         reference = reference or res['images_per_s']
         res['ratio'] = res['images_per_s'] / reference
     return results
-
-
-def format_comparison(results: dict) -> str:
-    """A Markdown table of a :func:`compare_training_speed` result."""
-    lines = ['| run | images/s (median of rounds) | ratio | rounds | '
-             'mean-based images/s per round |',
-             '| --- | ---: | ---: | --- | --- |']
-    for name, res in results.items():
-        rounds = ', '.join(f'{v:.2f}' for v in res['rounds'])
-        means = ', '.join(f'{v:.2f}' for v in res['mean_images_per_s'])
-        lines.append(f"| {name} | {res['images_per_s']:.2f} | "
-                     f"{res['ratio']:.2f}x | {rounds} | {means} |")
-    return '\n'.join(lines)

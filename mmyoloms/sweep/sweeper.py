@@ -21,7 +21,7 @@ Per run, params and FLOPs are counted once
 (:func:`mmyoloms.analysis.get_complexity`, cached in
 ``<out>/<name>/complexity.json`` with the shape and a digest of the model
 config they were counted for: a changed model is counted anew). At the end one trained checkpoint per run
-is timed by the benchmark harness of :mod:`mmyoloms.deploy`, all runs side
+is timed by the benchmark harness of :mod:`mmyoloms.profiling`, all runs side
 by side in interleaved rounds, so that a slow moment of the machine hits
 every run alike (``<out>/latency.json``); each invocation times anew.
 The reports (:mod:`mmyoloms.sweep.report`) give per run the mean, std and
@@ -350,7 +350,7 @@ class Sweeper:
         return figures
 
     def _benchmark(self, entries: List[Dict], shape: Tuple[int, int]) -> dict:
-        from mmyoloms.deploy.benchmark import run_benchmark
+        from mmyoloms.profiling import run_benchmark
         return run_benchmark(
             entries,
             backends=['pytorch'],
@@ -367,7 +367,7 @@ class Sweeper:
         all runs side by side.
 
         Eager PyTorch, batch 1, at each run's FLOPs shape, by the benchmark
-        harness of :mod:`mmyoloms.deploy`, in ``latency_rounds``
+        harness of :mod:`mmyoloms.profiling`, in ``latency_rounds``
         interleaved rounds. Sets ``forward_ms`` (median of the network
         alone), ``latency_ms`` and ``latency_p90_ms`` (median and p90 of
         ``forward+nms``: network, box decoding and NMS) in ``runs[name]``.

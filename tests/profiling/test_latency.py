@@ -1,23 +1,18 @@
+"""Latency of built detectors (mmyoloms.profiling.latency) and the
+side-by-side benchmark of tools/benchmark.py."""
 import json
 
 import pytest
+import torch
 
-from mmyoloms.deploy.benchmark import (BACKENDS, STAGES, format_table,
-                                       run_benchmark, summarize,
-                                       synthetic_image)
+from mmyoloms.deploy import build_detector
+from mmyoloms.profiling import (BACKENDS, STAGES, LatencyRecord,
+                                TimingProtocol, format_latency_table,
+                                measure_latency, run_benchmark,
+                                synthetic_image)
 
-from .helpers import XS_CONFIG
-from .test_export import _load_tool
-
-
-def test_summarize():
-    stats = summarize([0.4, 0.1, 0.2, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0],
-                      batch=2)
-    assert stats['median_ms'] == pytest.approx(550)
-    assert stats['p90_ms'] == pytest.approx(900)
-    assert stats['mean_ms'] == pytest.approx(550)
-    assert stats['images_per_s'] == pytest.approx(2 / 0.55)
-    assert stats['samples'] == 10
+from ..deploy.helpers import XS_CONFIG
+from ..deploy.test_export import _load_tool
 
 
 def test_synthetic_image_is_deterministic():
@@ -51,7 +46,7 @@ def test_benchmark_tool_all_backends(tmp_path):
     for suffix in ('net.onnx', 'nms.onnx', 'nms_int8.xml', 'nms_int8.onnx',
                    'net_int8.xml', 'net_int8.onnx'):
         assert (tmp_path / f'{stem}_{suffix}').is_file()
-    table = format_table(report)
+    table = format_latency_table(report)
     assert table.count('\n| yoloms-xs') == len(BACKENDS)
     assert saved['settings']['openvino'] is not None
 
@@ -81,3 +76,34 @@ def test_benchmark_bad_arguments():
         run_benchmark(models, ['tensorrt'])
     with pytest.raises(ValueError, match='repeat'):
         run_benchmark(models, ['pytorch'], repeat=0)
+
+
+def test_measure_latency_one_model_one_backend(tmp_path):
+    """One built model, one backend, one protocol: a record per stage
+    asked for, with the protocol's shape, batch and threads, and the
+    caller's torch threads restored afterwards."""
+    model = build_detector(XS_CONFIG)
+    protocol = TimingProtocol(shape=(64, 64), warmup=1, repeat=2, rounds=2,
+                              threads=1)
+    threads = torch.get_num_threads()
+    records = measure_latency(model, 'pytorch-deploy', protocol, name='xs',
+                              stages=['forward', 'end2end'],
+                              work_dir=str(tmp_path))
+    assert torch.get_num_threads() == threads
+    assert [r.stage for r in records] == ['forward', 'end2end']
+    for record in records:
+        assert isinstance(record, LatencyRecord)
+        assert (record.model, record.backend) == ('xs', 'pytorch-deploy')
+        assert (record.shape, record.batch, record.threads) == ([64, 64], 1,
+                                                                1)
+        assert record.samples == 4
+        assert record.p10_ms <= record.median_ms <= record.p90_ms
+        assert record.nms == dict(score_thr=0.001, iou_thr=0.65,
+                                  pre_topk=30000, keep_topk=300,
+                                  multi_label=True)
+        assert json.loads(json.dumps(record.as_dict()))['stage'] == \
+            record.stage
+    with pytest.raises(ValueError, match='stage must be one of'):
+        measure_latency(model, 'pytorch', protocol, stages=['nms'])
+    with pytest.raises(ValueError, match='backend must be one of'):
+        measure_latency(model, 'tensorrt', protocol)

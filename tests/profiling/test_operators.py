@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from mmyoloms.deploy.profile import (format_profile, format_top_nodes,
-                                     input_shape, profile_onnxruntime,
-                                     profile_openvino, summarize_ort_events)
+from mmyoloms.profiling import (format_operator_profile, format_top_nodes,
+                                input_shape, profile_onnxruntime,
+                                profile_openvino, summarize_ort_events)
 
-from .test_export import _load_tool
+from ..deploy.test_export import _load_tool
 
 SIZE = 32
 # How each runtime names a convolution in ``by_type``: onnxruntime by op
@@ -143,11 +143,12 @@ def test_profile_bad_arguments(models, backend, tmp_path):
             profile(models['fixed'], _inputs(), precision='f64')
 
 
-def test_format_profile():
+def test_format_operator_profile():
     profile = dict(total_ms=10.,
                    by_type={'Conv': 8., 'Mul': 1.98, 'Add': 0.02},
                    top_nodes={'conv1': 5., 'conv2': 3.})
-    lines = format_profile(profile, 'tiny', min_share=0.01).splitlines()
+    lines = format_operator_profile(profile, 'tiny',
+                                    min_share=0.01).splitlines()
     assert lines[0] == '**tiny** (10.0 ms of operator time per run)'
     assert lines[2:] == [
         '| operator | ms | share |', '| --- | --- | --- |',
@@ -160,10 +161,10 @@ def test_format_profile():
     # an all-zero profile (e.g. a graph of no-ops) prints, not divides
     empty = dict(total_ms=0., by_type={'Identity': 0.},
                  top_nodes={'id': 0.})
-    assert '| Identity | 0.0 | - |' in format_profile(empty)
+    assert '| Identity | 0.0 | - |' in format_operator_profile(empty)
     assert '| id | 0.00 | - |' in format_top_nodes(empty)
     with pytest.raises(ValueError, match='min_share'):
-        format_profile(profile, min_share=2)
+        format_operator_profile(profile, min_share=2)
 
 
 def test_tool_prints_tables_and_writes_json(models, tmp_path, capsys):

@@ -5,9 +5,9 @@ import copy
 import pytest
 from mmengine.config import Config
 
-from mmyoloms.engine.train_profile import (PHASES, compare_training_speed,
-                                           format_comparison, format_profile,
-                                           profile_training)
+from mmyoloms.profiling import (PHASES, compare_training_speed,
+                                format_training_comparison,
+                                format_training_profile, profile_training)
 from ..shapes_utils import make_tiny_shapes, tiny_shapes_config
 
 
@@ -51,7 +51,7 @@ def test_profile_operators_by_phase(profile):
     assert 'aten::mkldnn_convolution' in forward
     assert 'aten::convolution_backward' in backward
     assert 'aten::convolution_backward' not in forward
-    text = format_profile(profile)
+    text = format_training_profile(profile)
     assert '| forward: backbone |' in text and '**backward**' in text
 
 
@@ -77,6 +77,6 @@ def test_compare_training_speed(tiny_cfg):
     assert results['reference']['ratio'] == 1.0
     for res in results.values():
         assert len(res['rounds']) == 1 and res['images_per_s'] > 0
-    assert '| foreach |' in format_comparison(results)
+    assert '| foreach |' in format_training_comparison(results)
     with pytest.raises(ValueError, match='at least one config'):
         compare_training_speed({})
