@@ -12,9 +12,12 @@ import sys
 
 import pytest
 
-from mmyoloms.apis.demo import WorkDirError, plan_epochs, run_demo
+from mmyoloms.apis.demo import (WorkDirError, measure_speed, plan_epochs,
+                                 run_demo)
+from mmyoloms.utils import load_config
 from ..conftest import REPO_ROOT
-from ..shapes_utils import SHAPES_CONFIG, tiny_shapes_config
+from ..shapes_utils import (SHAPES_CONFIG, make_tiny_shapes,
+                            tiny_shapes_config)
 
 
 def _tool(*args):
@@ -158,6 +161,17 @@ def test_time_budget_plans_from_the_measured_speed(tmp_path):
     assert any('continuing the interrupted run' in line for line in lines)
     assert again['metrics'] == results['metrics']
     assert again['checkpoint'] == results['checkpoint']
+
+
+def test_measure_speed_times_the_config(tmp_path):
+    # the timing run behind the time budget: profile_training's figures
+    data = make_tiny_shapes(str(tmp_path / 'data'))
+    cfg = load_config(tiny_shapes_config(data, str(tmp_path / 'c.py'),
+                                         max_epochs=10))
+    speed = measure_speed(cfg, val_images=2, iters_per_epoch=4)
+    assert set(speed) == {'seconds_per_iter', 'val_seconds_per_image'}
+    assert speed['seconds_per_iter'] > 0
+    assert speed['val_seconds_per_image'] > 0
 
 
 def test_a_checkpoint_without_a_plan_is_refused(tmp_path):
