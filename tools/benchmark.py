@@ -38,6 +38,8 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+from mmyoloms.deploy.cli import (add_nms_arguments,  # noqa: E402
+                                 nms_overrides)
 from mmyoloms.deploy.export import EXPORTERS  # noqa: E402
 from mmyoloms.profiling import (BACKENDS, format_latency_table,  # noqa: E402
                                 run_benchmark)
@@ -64,10 +66,7 @@ def parse_args(argv=None):
     parser.add_argument('--rounds', type=int, default=3,
                         help='interleaved rounds over all entries')
     parser.add_argument('--warmup', type=int, default=3)
-    parser.add_argument('--score-thr', type=float)
-    parser.add_argument('--iou-thr', type=float)
-    parser.add_argument('--pre-topk', type=int)
-    parser.add_argument('--keep-topk', type=int)
+    add_nms_arguments(parser)
     parser.add_argument('--exporter', default='dynamo', choices=EXPORTERS)
     parser.add_argument(
         '--channel-multiple', type=int, default=0,
@@ -101,12 +100,6 @@ def main(argv=None):
                  deploy=dict(deploy, slice_free=False))
             for m in list(models)
         ]
-    overrides = {
-        k: v for k, v in dict(score_thr=args.score_thr, iou_thr=args.iou_thr,
-                              pre_topk=args.pre_topk,
-                              keep_topk=args.keep_topk).items()
-        if v is not None
-    }
     report = run_benchmark(
         models,
         args.backend,
@@ -117,7 +110,7 @@ def main(argv=None):
         rounds=args.rounds,
         warmup=args.warmup,
         work_dir=args.work_dir,
-        nms_overrides=overrides,
+        nms_overrides=nms_overrides(args),
         exporter=args.exporter)
     report['settings']['command'] = ' '.join(
         ['python tools/benchmark.py'] + list(sys.argv[1:] if argv is None

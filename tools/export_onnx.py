@@ -7,8 +7,8 @@ put in deploy mode first (BN folded, MS-Blocks slice-free). NMS settings
 default to the config's ``model.test_cfg``.
 
 With ``--int8 FILE`` an INT8 model is written too, calibrated on
-``--calib-images N`` images of the config's dataset (``--calib-split``,
-default train): ``FILE.xml`` by NNCF for OpenVINO, ``FILE.onnx`` by
+``--calib-images N`` images spread over the config's dataset
+(``--calib-split``, default train; ``--calib-seed``): ``FILE.xml`` by NNCF for OpenVINO, ``FILE.onnx`` by
 onnxruntime's static QDQ quantization; decoding and NMS stay float.
 
 Example::
@@ -25,9 +25,9 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmyoloms.deploy import (EXPORTERS, End2EndDetector,  # noqa: E402
                              build_detector, deploy_model, export_onnx,
-                             nms_settings)
-from mmyoloms.deploy.quantize import (OVERFLOW_FIXES,  # noqa: E402
-                                      SPLITS, quantize_model)
+                             nms_settings, quantize_model)
+from mmyoloms.deploy.cli import (add_int8_arguments,  # noqa: E402
+                                 add_nms_arguments, nms_overrides)
 
 
 def parse_args(argv=None):
@@ -40,10 +40,7 @@ def parse_args(argv=None):
     parser.add_argument('--shape', nargs=2, type=int, default=[640, 640],
                         metavar=('H', 'W'), help='input size')
     parser.add_argument('--batch', type=int, default=1)
-    parser.add_argument('--score-thr', type=float)
-    parser.add_argument('--iou-thr', type=float)
-    parser.add_argument('--pre-topk', type=int)
-    parser.add_argument('--keep-topk', type=int)
+    add_nms_arguments(parser)
     parser.add_argument(
         '--dynamic', action='store_true',
         help='dynamic batch, height and width (multiples of the largest '
@@ -66,21 +63,7 @@ def parse_args(argv=None):
         '--int8', metavar='FILE',
         help='also write an INT8 model: .xml (NNCF, OpenVINO) or .onnx '
         '(onnxruntime QDQ)')
-    parser.add_argument(
-        '--calib-images', type=int, default=300,
-        help='calibration images of the config\'s dataset (default 300)')
-    parser.add_argument('--calib-split', default='train', choices=SPLITS,
-                        help='dataset split to calibrate on')
-    parser.add_argument(
-        '--overflow-fix', default='enable', choices=OVERFLOW_FIXES,
-        help='NNCF overflow fix (7-bit weights): "enable" (default) runs '
-        'correctly on CPUs without VNNI, where 8-bit products can '
-        'saturate; "disable" only for CPUs with VNNI/AMX')
-    parser.add_argument(
-        '--full-range', action='store_true',
-        help='onnxruntime: 8-bit weights (default 7-bit, reduce_range, '
-        'which runs correctly on CPUs without VNNI); only for CPUs with '
-        'VNNI/AMX')
+    add_int8_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -89,12 +72,7 @@ def main(argv=None):
     if args.int8 and args.dynamic:
         raise ValueError('--int8 needs a static shape (no --dynamic)')
     model = build_detector(args.config, args.checkpoint)
-    settings = nms_settings(
-        model.bbox_head.test_cfg,
-        score_thr=args.score_thr,
-        iou_thr=args.iou_thr,
-        pre_topk=args.pre_topk,
-        keep_topk=args.keep_topk)
+    settings = nms_settings(model.bbox_head.test_cfg, **nms_overrides(args))
     deploy_model(model, channels_last=False,
                  slice_free=not args.keep_slicing,
                  channel_multiple=args.channel_multiple or None)
@@ -111,7 +89,7 @@ def main(argv=None):
     if args.int8:
         quantize_model(args.out, args.int8, args.config, args.calib_images,
                        args.calib_split, args.overflow_fix,
-                       not args.full_range)
+                       not args.full_range, args.calib_seed)
         print(f'quantized {args.int8} ({args.calib_images} '
               f'{args.calib_split} images)')
     return args.out

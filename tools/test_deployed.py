@@ -28,7 +28,7 @@ from mmyoloms.apis import BACKENDS, init_backend  # noqa: E402
 from mmyoloms.deploy.evaluate import (compare_backends,  # noqa: E402
                                       config_shape, evaluate,
                                       format_ap_table)
-from mmyoloms.deploy.quantize import OVERFLOW_FIXES  # noqa: E402
+from mmyoloms.deploy.cli import add_int8_arguments  # noqa: E402
 from mmyoloms.deploy.utils import load_config  # noqa: E402
 
 
@@ -51,17 +51,10 @@ def parse_args(argv=None):
         'evaluate onnxruntime / OpenVINO float32 and INT8')
     parser.add_argument('--work-dir', default='work_dirs/test_deployed',
                         help='--compare: exported models and ap.json')
-    parser.add_argument('--calib-images', type=int, default=300)
-    parser.add_argument('--calib-split', default='train',
-                        choices=('train', 'val', 'test'))
     parser.add_argument('--int8', nargs='*', default=['openvino'],
                         choices=('openvino', 'onnxruntime'),
                         help='--compare: INT8 routes')
-    parser.add_argument('--overflow-fix', default='enable',
-                        choices=OVERFLOW_FIXES)
-    parser.add_argument('--full-range', action='store_true',
-                        help='onnxruntime INT8 with 8-bit weights (default '
-                        '7-bit: safe on CPUs without VNNI)')
+    add_int8_arguments(parser)
     parser.add_argument('--out', help='JSON file for the metrics')
     return parser.parse_args(argv)
 
@@ -73,7 +66,7 @@ def main(argv=None):
             args.config, args.model, args.work_dir, args.shape,
             args.calib_images, args.calib_split, args.int8,
             args.overflow_fix, not args.full_range, args.threads,
-            args.split)
+            args.split, calib_seed=args.calib_seed)
         print(format_ap_table(rows))
         return rows
     detector = init_backend(args.backend, args.config, args.model,

@@ -10,7 +10,8 @@ from .nms import multiclass_nms, onnx_nms
 from .ort import ORTDetector, make_session
 from .ov import OVDetector, compile_openvino, convert_to_openvino
 from .pipeline import build_test_pipeline, preprocess
-from .quantize import (calibration_inputs, quantize_model,
+from .quantize import (CalibrationInputs, calibration_indices,
+                       calibration_inputs, quantize_model,
                        quantize_onnxruntime, quantize_openvino)
 from .slice_free import SliceFreeSplitBlock, remove_channel_slicing
 from .utils import build_detector, calibrate_batch_norms, load_config
@@ -21,7 +22,8 @@ __all__ = [
     'fuse_conv_bn_weights', 'multiclass_nms', 'onnx_nms', 'DeployedDetector',
     'dataset_meta', 'ORTDetector', 'make_session', 'OVDetector',
     'compile_openvino', 'convert_to_openvino', 'build_test_pipeline',
-    'preprocess', 'calibration_inputs', 'quantize_model',
+    'preprocess', 'CalibrationInputs', 'calibration_indices',
+    'calibration_inputs', 'quantize_model',
     'quantize_onnxruntime', 'quantize_openvino', 'SliceFreeSplitBlock',
     'remove_channel_slicing', 'build_detector', 'calibrate_batch_norms',
     'load_config'

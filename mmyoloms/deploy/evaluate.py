@@ -133,7 +133,8 @@ def compare_backends(config: Union[str, Config],
                      reduce_range: bool = True,
                      threads: Optional[int] = None,
                      split: str = 'val',
-                     log: Callable[[str], None] = print) -> list:
+                     log: Callable[[str], None] = print,
+                     calib_seed: int = 0) -> list:
     """COCO AP of one checkpoint in eager PyTorch, exported to ONNX on
     onnxruntime and OpenVINO (float32), and quantized to INT8, all on the
     same val set with the same preprocessing.
@@ -156,6 +157,8 @@ def compare_backends(config: Union[str, Config],
         threads (int, optional): Runtime threads. Defaults to None.
         split (str): Evaluation split. Defaults to ``'val'``.
         log (callable): Progress messages. Defaults to ``print``.
+        calib_seed (int): Seed of the choice of calibration images.
+            Defaults to 0.
 
     Returns:
         list[dict]: ``dict(model=..., backend=..., precision=...,
@@ -204,7 +207,7 @@ def compare_backends(config: Union[str, Config],
         log(f'quantizing {int8_file} on {calib_images} {calib_split} '
             'images')
         quantize_model(onnx_file, int8_file, cfg, calib_images, calib_split,
-                       overflow_fix, reduce_range)
+                       overflow_fix, reduce_range, calib_seed)
         detector = (OVDetector if route == 'openvino' else ORTDetector)(
             int8_file, cfg, num_threads=threads)
         run(f'{route} int8', route, 'int8', detector, int8_file)
@@ -212,7 +215,8 @@ def compare_backends(config: Union[str, Config],
         json.dump(
             dict(config=cfg.filename, checkpoint=checkpoint,
                  shape=list(shape), calib_images=calib_images,
-                 calib_split=calib_split, overflow_fix=overflow_fix,
+                 calib_split=calib_split, calib_seed=calib_seed,
+                 overflow_fix=overflow_fix,
                  reduce_range=reduce_range, split=split, rows=rows),
             f, indent=2)
     return rows

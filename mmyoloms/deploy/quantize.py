@@ -22,11 +22,13 @@ set they cost no AP (``docs/deploy.md``).
 import copy
 import os
 import os.path as osp
-from typing import List, Optional, Sequence, Union
+from typing import (Collection, Iterable, Iterator, List, Optional, Sequence,
+                    Union)
 
 import numpy as np
 from mmengine.config import Config
 
+from mmyoloms.utils import positive_int
 from .pipeline import set_pipeline_scale
 from .utils import check_choice, load_config, register_scopes
 
@@ -35,6 +37,9 @@ OVERFLOW_FIXES = ('enable', 'first_layer_only', 'disable')
 #: activations.
 PRESETS = ('performance', 'mixed')
 SPLITS = ('train', 'val', 'test')
+# onnxruntime's min-max calibration keeps the activations of at most this
+# many images before it merges them into running ranges
+CALIB_RANGE_INTERVAL = 8
 
 
 def _base_dataset_cfg(cfg: Config, split: str) -> dict:
@@ -49,17 +54,80 @@ def _base_dataset_cfg(cfg: Config, split: str) -> dict:
     return dataset
 
 
+def calibration_indices(dataset_size: int, num_images: int,
+                        seed: int = 0) -> List[int]:
+    """Which images of a dataset calibrate: ``num_images`` indices spread
+    over the whole dataset, one drawn at random (seeded) from each of
+    ``num_images`` equal consecutive strata.
+
+    Datasets are often ordered (by source, scene or class); the first
+    images alone would calibrate on one part of it. Stratified sampling
+    covers the dataset evenly and, unlike a fixed stride, does not lock
+    onto a period of the order.
+
+    Args:
+        dataset_size (int): Images in the dataset.
+        num_images (int): Indices to draw, at most ``dataset_size``.
+        seed (int): Seed of the draw. Defaults to 0.
+
+    Returns:
+        list[int]: Increasing, distinct indices; stratum ``i`` is
+        ``[i * dataset_size // num_images, (i + 1) * dataset_size //
+        num_images)``.
+    """
+    positive_int(num_images, 'num_images')
+    if num_images > dataset_size:
+        raise ValueError(f'{num_images} calibration images asked, but the '
+                         f'dataset has {dataset_size}')
+    rng = np.random.default_rng(seed)
+    bounds = [i * dataset_size // num_images for i in range(num_images + 1)]
+    return [int(rng.integers(lo, hi)) for lo, hi in zip(bounds, bounds[1:])]
+
+
+class CalibrationInputs:
+    """Preprocessed calibration images, read one at a time.
+
+    Iterating yields ``1 x 3 x H x W`` float32 arrays, each read from disk,
+    transformed and preprocessed when it is reached, so that only one
+    image is held in memory; every iteration reads them anew (NNCF may
+    pass over the data more than once). ``len()`` is the number of images.
+
+    Args:
+        dataset: The dataset (its ``pipeline`` the test pipeline).
+        indices (list[int]): Images to yield, in this order.
+        data_preprocessor (nn.Module): The model's data preprocessor.
+    """
+
+    def __init__(self, dataset, indices: List[int],
+                 data_preprocessor) -> None:
+        self.dataset = dataset
+        self.indices = list(indices)
+        self.data_preprocessor = data_preprocessor
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        from mmengine.dataset import pseudo_collate
+        for index in self.indices:
+            data = self.data_preprocessor(
+                pseudo_collate([self.dataset[index]]), False)
+            yield np.ascontiguousarray(data['inputs'].numpy())
+
+
 def calibration_inputs(config: Union[str, Config],
                        num_images: int,
                        shape: Sequence[int],
                        split: str = 'train',
-                       data_preprocessor=None) -> List[np.ndarray]:
+                       data_preprocessor=None,
+                       seed: int = 0) -> CalibrationInputs:
     """Preprocessed images of the config's dataset for calibration.
 
-    The first ``num_images`` images of the ``split`` dataset (wrappers
-    such as ``RepeatDataset`` removed) go through the config's *test*
-    pipeline resized to ``shape`` and the model's data preprocessor, as
-    every deployed input does.
+    ``num_images`` images spread over the ``split`` dataset (wrappers such
+    as ``RepeatDataset`` removed; :func:`calibration_indices`) go through
+    the config's *test* pipeline resized to ``shape`` and the model's data
+    preprocessor, as every deployed input does, one at a time as they are
+    iterated.
 
     Args:
         config (str or Config): The model's config.
@@ -68,18 +136,17 @@ def calibration_inputs(config: Union[str, Config],
         split (str): ``'train'`` (default), ``'val'`` or ``'test'``.
         data_preprocessor (nn.Module, optional): Defaults to the one of
             the config's model.
+        seed (int): Seed of the choice of images. Defaults to 0.
 
     Returns:
-        list[np.ndarray]: ``1 x 3 x H x W`` float32 arrays.
+        CalibrationInputs: An iterable of ``1 x 3 x H x W`` float32 arrays
+        with a length.
     """
     from mmdet.utils import get_test_pipeline_cfg
-    from mmengine.dataset import pseudo_collate
     from mmyolo.registry import DATASETS, MODELS
     cfg = load_config(config)
     register_scopes(cfg)
-    if not isinstance(num_images, int) or num_images < 1:
-        raise ValueError(
-            f'num_images must be an int >= 1, got {num_images}')
+    positive_int(num_images, 'num_images')
     dataset_cfg = _base_dataset_cfg(cfg, split)
     dataset_cfg.pipeline = set_pipeline_scale(
         get_test_pipeline_cfg(cfg), shape)
@@ -92,11 +159,9 @@ def calibration_inputs(config: Union[str, Config],
             f'dataset has {len(dataset)}')
     if data_preprocessor is None:
         data_preprocessor = MODELS.build(cfg.model.data_preprocessor)
-    inputs = []
-    for index in range(num_images):
-        data = data_preprocessor(pseudo_collate([dataset[index]]), False)
-        inputs.append(np.ascontiguousarray(data['inputs'].numpy()))
-    return inputs
+    return CalibrationInputs(
+        dataset, calibration_indices(len(dataset), num_images, seed),
+        data_preprocessor)
 
 
 def decoding_node_names(model) -> List[str]:
@@ -132,7 +197,7 @@ def decoding_node_names(model) -> List[str]:
 
 def quantize_openvino(onnx_file: str,
                       out_file: str,
-                      inputs: Sequence[np.ndarray],
+                      inputs: Collection[np.ndarray],
                       overflow_fix: str = 'enable',
                       preset: str = 'performance') -> str:
     """INT8 OpenVINO IR of an exported detector, by NNCF.
@@ -140,7 +205,8 @@ def quantize_openvino(onnx_file: str,
     Args:
         onnx_file (str): Float model (``.onnx`` or ``.xml``) with NMS.
         out_file (str): INT8 ``.xml`` (weights in the ``.bin`` beside it).
-        inputs (Sequence[np.ndarray]): Calibration batches
+        inputs (Collection[np.ndarray]): Calibration batches, iterated
+            (and counted) without being copied into a list
             (:func:`calibration_inputs`).
         overflow_fix (str): NNCF's ``overflow_fix``, one of
             :data:`OVERFLOW_FIXES`: ``'enable'`` (all layers: safe on CPUs
@@ -160,7 +226,7 @@ def quantize_openvino(onnx_file: str,
     check_choice('preset', preset, PRESETS)
     if not out_file.endswith('.xml'):
         raise ValueError(f'out_file must end with .xml, got {out_file}')
-    if not inputs:
+    if len(inputs) == 0:
         raise ValueError('no calibration inputs')
     if not osp.isfile(onnx_file):
         raise FileNotFoundError(f'model file not found: {onnx_file}')
@@ -169,7 +235,7 @@ def quantize_openvino(onnx_file: str,
     model = ov.convert_model(onnx_file)
     quantized = nncf.quantize(
         model,
-        nncf.Dataset(list(inputs)),
+        nncf.Dataset(inputs),
         preset=nncf.QuantizationPreset(preset),
         subset_size=len(inputs),
         ignored_scope=nncf.IgnoredScope(
@@ -206,10 +272,11 @@ def prediction_conv_names(onnx_file: str) -> List[str]:
 
 
 class _Reader:
-    """onnxruntime ``CalibrationDataReader`` over a list of batches."""
+    """onnxruntime ``CalibrationDataReader`` over an iterable of batches,
+    read one at a time."""
 
-    def __init__(self, inputs: Sequence[np.ndarray], name: str) -> None:
-        self._items = iter([{name: x} for x in inputs])
+    def __init__(self, inputs: Iterable[np.ndarray], name: str) -> None:
+        self._items = ({name: x} for x in inputs)
 
     def get_next(self) -> Optional[dict]:
         return next(self._items, None)
@@ -217,7 +284,7 @@ class _Reader:
 
 def quantize_onnxruntime(onnx_file: str,
                          out_file: str,
-                         inputs: Sequence[np.ndarray],
+                         inputs: Collection[np.ndarray],
                          reduce_range: bool = True,
                          per_channel: bool = True) -> str:
     """INT8 ONNX (QDQ) of an exported detector, by onnxruntime.
@@ -230,7 +297,8 @@ def quantize_onnxruntime(onnx_file: str,
     Args:
         onnx_file (str): Float ``.onnx`` with NMS.
         out_file (str): INT8 ``.onnx``.
-        inputs (Sequence[np.ndarray]): Calibration batches.
+        inputs (Collection[np.ndarray]): Calibration batches, iterated
+            once without being copied into a list.
         reduce_range (bool): 7-bit weights, safe on CPUs without VNNI;
             False only for CPUs with VNNI or AMX. Defaults to True.
         per_channel (bool): One weight scale per output channel.
@@ -246,7 +314,7 @@ def quantize_onnxruntime(onnx_file: str,
         raise FileNotFoundError(f'model file not found: {onnx_file}')
     if not out_file.endswith('.onnx'):
         raise ValueError(f'out_file must end with .onnx, got {out_file}')
-    if not inputs:
+    if len(inputs) == 0:
         raise ValueError('no calibration inputs')
     os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
     quantize_static(
@@ -260,7 +328,11 @@ def quantize_onnxruntime(onnx_file: str,
         reduce_range=reduce_range,
         activation_type=QuantType.QUInt8,
         weight_type=QuantType.QInt8,
-        calibrate_method=CalibrationMethod.MinMax)
+        calibrate_method=CalibrationMethod.MinMax,
+        # ranges merged every few images (min of minima, max of maxima:
+        # the same ranges) instead of keeping every image's activations
+        extra_options=dict(
+            CalibMaxIntermediateOutputs=CALIB_RANGE_INTERVAL))
     return out_file
 
 
@@ -270,14 +342,17 @@ def quantize_model(onnx_file: str,
                    calib_images: int,
                    split: str = 'train',
                    overflow_fix: str = 'enable',
-                   reduce_range: bool = True) -> str:
+                   reduce_range: bool = True,
+                   seed: int = 0) -> str:
     """INT8 model of an exported detector, calibrated on ``calib_images``
     images of the config's ``split`` dataset; the extension of
     ``out_file`` picks the route: ``.xml`` NNCF / OpenVINO
     (:func:`quantize_openvino`), ``.onnx`` onnxruntime QDQ
     (:func:`quantize_onnxruntime`).
 
-    The calibration images are resized to the graph's input shape.
+    The calibration images, spread over the dataset
+    (:func:`calibration_indices`), are resized to the graph's input shape
+    and read one at a time.
 
     Args:
         onnx_file (str): Float ``.onnx`` written by :func:`export_onnx`
@@ -288,6 +363,8 @@ def quantize_model(onnx_file: str,
         split (str): Dataset split. Defaults to ``'train'``.
         overflow_fix (str): NNCF route only. Defaults to ``'enable'``.
         reduce_range (bool): onnxruntime route only. Defaults to True.
+        seed (int): Seed of the choice of calibration images
+            (:func:`calibration_indices`). Defaults to 0.
 
     Returns:
         str: ``out_file``.
@@ -304,7 +381,8 @@ def quantize_model(onnx_file: str,
     if None in shape[2:]:
         raise ValueError(f'{onnx_file} has a dynamic input shape {shape}: '
                          'export a static shape to quantize')
-    inputs = calibration_inputs(config, calib_images, shape[2:], split)
+    inputs = calibration_inputs(config, calib_images, shape[2:], split,
+                                seed=seed)
     if out_file.endswith('.xml'):
         return quantize_openvino(onnx_file, out_file, inputs, overflow_fix)
     return quantize_onnxruntime(onnx_file, out_file, inputs, reduce_range)

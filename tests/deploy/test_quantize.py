@@ -1,13 +1,18 @@
 import json
 import os.path as osp
+import types
 
 import numpy as np
 import onnx
 import pytest
+import torch
+from mmdet.structures import DetDataSample
+from mmengine.config import Config
 
-from mmyoloms.deploy import (ORTDetector, OVDetector, calibration_inputs,
+from mmyoloms.deploy import (CalibrationInputs, ORTDetector, OVDetector,
+                             calibration_indices, calibration_inputs,
                              quantize_model)
-from mmyoloms.deploy.quantize import (decoding_node_names,
+from mmyoloms.deploy.quantize import (_Reader, decoding_node_names,
                                       prediction_conv_names)
 
 from .test_export import _load_tool
@@ -33,20 +38,85 @@ def int8_models(trained_shapes, tmp_path_factory):
     return files
 
 
+def test_calibration_indices_spread_over_the_dataset():
+    """One index drawn from each of N equal strata of the dataset: the
+    whole dataset is covered, the same seed gives the same draw."""
+    indices = calibration_indices(16, 4, seed=0)
+    assert [i // 4 for i in indices] == [0, 1, 2, 3]
+    assert calibration_indices(16, 4, seed=0) == indices
+    draws = {tuple(calibration_indices(1000, 10, seed=s)) for s in range(5)}
+    assert len(draws) == 5  # the seed changes the draw
+    for draw in draws:
+        assert [i // 100 for i in draw] == list(range(10))
+    for seed in range(20):  # uneven strata: [0, 3), [3, 6), [6, 10)
+        first, second, third = calibration_indices(10, 3, seed=seed)
+        assert 0 <= first < 3 <= second < 6 <= third < 10
+    assert calibration_indices(7, 7, seed=3) == list(range(7))
+    with pytest.raises(ValueError, match='the dataset has 7'):
+        calibration_indices(7, 8)
+    with pytest.raises(ValueError, match='num_images must be an int >= 1'):
+        calibration_indices(7, 0)
+
+
+def test_calibration_inputs_are_read_one_at_a_time():
+    """Calibration streams: nothing is read until iterated, one image per
+    step (a generator, not a list), anew on every pass; onnxruntime's
+    reader pulls them one by one too."""
+    reads = []
+
+    class Dataset:
+
+        def __getitem__(self, index):
+            reads.append(index)
+            return dict(inputs=torch.full((3, 2, 2), index,
+                                          dtype=torch.uint8),
+                        data_samples=DetDataSample())
+
+    def preprocessor(data, training):
+        return dict(inputs=torch.stack(data['inputs']).float())
+
+    inputs = CalibrationInputs(Dataset(), [5, 1, 9], preprocessor)
+    assert len(inputs) == 3 and reads == []
+    stream = iter(inputs)
+    assert isinstance(stream, types.GeneratorType)
+    first = next(stream)
+    assert reads == [5]
+    assert first.shape == (1, 3, 2, 2) and first.dtype == np.float32
+    assert [int(x.max()) for x in stream] == [1, 9]
+    assert [int(x.max()) for x in inputs] == [5, 1, 9]
+    assert reads == [5, 1, 9, 5, 1, 9]
+    reads.clear()
+    reader = _Reader(inputs, 'images')
+    assert reads == []
+    assert list(reader.get_next()) == ['images'] and reads == [5]
+
+
 def test_calibration_inputs(trained_shapes):
-    inputs = calibration_inputs(trained_shapes['config'], 3, (128, 160))
+    config = trained_shapes['config']
+    inputs = calibration_inputs(config, 3, (128, 160), seed=1)
+    assert not isinstance(inputs, (list, tuple))
     assert len(inputs) == 3
-    for x in inputs:
+    assert inputs.indices == calibration_indices(16, 3, seed=1)
+    # each input is the image through the config's test pipeline (resized
+    # and letterboxed to 128 x 160, uint8) and data preprocessor (its mean
+    # and std, BGR kept), not raw pixels
+    preprocessor = Config.fromfile(config).model.data_preprocessor
+    assert not preprocessor.get('bgr_to_rgb', False)
+    mean = np.array(preprocessor.mean, np.float32)[:, None, None]
+    std = np.array(preprocessor.std, np.float32)[:, None, None]
+    for index, x in zip(inputs.indices, inputs):
         assert x.shape == (1, 3, 128, 160) and x.dtype == np.float32
-    # the config's data preprocessor ran (pixels scaled, not 0..255)
-    assert 0 < float(np.abs(inputs[0]).max()) <= 255
-    assert not np.array_equal(inputs[0], inputs[1])
+        packed = inputs.dataset[index]['inputs'].numpy()
+        assert packed.dtype == np.uint8 and packed.shape == (3, 128, 160)
+        np.testing.assert_allclose(x[0], (packed - mean) / std, rtol=1e-5,
+                                   atol=1e-5)
+        assert x.min() < -1 and x.max() > 1  # normalised, not 0..1 or 255
     with pytest.raises(ValueError, match='the train dataset has 16'):
-        calibration_inputs(trained_shapes['config'], 17, SHAPE)
+        calibration_inputs(config, 17, SHAPE)
     with pytest.raises(ValueError, match='split must be one of'):
-        calibration_inputs(trained_shapes['config'], 2, SHAPE, split='dev')
+        calibration_inputs(config, 2, SHAPE, split='dev')
     with pytest.raises(ValueError, match='num_images'):
-        calibration_inputs(trained_shapes['config'], 0, SHAPE)
+        calibration_inputs(config, 0, SHAPE)
 
 
 def test_openvino_int8_quantizes_the_network_only(trained_shapes,
