@@ -37,9 +37,6 @@ OVERFLOW_FIXES = ('enable', 'first_layer_only', 'disable')
 #: activations.
 PRESETS = ('performance', 'mixed')
 SPLITS = ('train', 'val', 'test')
-# onnxruntime's min-max calibration keeps the activations of at most this
-# many images before it merges them into running ranges
-CALIB_RANGE_INTERVAL = 8
 
 
 def _base_dataset_cfg(cfg: Config, split: str) -> dict:
@@ -328,11 +325,11 @@ def quantize_onnxruntime(onnx_file: str,
         reduce_range=reduce_range,
         activation_type=QuantType.QUInt8,
         weight_type=QuantType.QInt8,
-        calibrate_method=CalibrationMethod.MinMax,
-        # ranges merged every few images (min of minima, max of maxima:
-        # the same ranges) instead of keeping every image's activations
-        extra_options=dict(
-            CalibMaxIntermediateOutputs=CALIB_RANGE_INTERVAL))
+        # onnxruntime's min-max collector keeps the activations of every
+        # calibration image until it computes the ranges (its
+        # CalibMaxIntermediateOutputs drops them instead, onnxruntime
+        # 1.31), so this route holds them; the images themselves stream
+        calibrate_method=CalibrationMethod.MinMax)
     return out_file
 
 
