@@ -17,6 +17,8 @@ through :class:`~mmyoloms.deploy.ORTDetector` /
 :class:`~mmyoloms.deploy.OVDetector`, which share the config's test
 pipeline and the mapping of boxes back to the image.
 """
+import copy
+import logging
 import os
 import os.path as osp
 from typing import List, Optional
@@ -40,11 +42,83 @@ def _check_cpu(device: str, backend: str) -> None:
             f'the {backend} backend runs on cpu, got device {device!r}')
 
 
+def _num_classes(model) -> Optional[int]:
+    """The number of classes the detector's box head predicts (None when
+    it has no ``bbox_head`` or ``roi_head.bbox_head``)."""
+    head = getattr(model, 'bbox_head', None)
+    if head is None:
+        head = getattr(getattr(model, 'roi_head', None), 'bbox_head', None)
+    return getattr(head, 'num_classes', None)
+
+
+def _config_dataset_meta(cfg) -> dict:
+    """The metainfo of the config's test dataset, without reading its
+    annotations (as mmdet's ``init_detector`` takes the palette)."""
+    from mmdet.registry import DATASETS
+    from mmengine.registry import DefaultScope
+    dataset_cfg = copy.deepcopy(cfg.test_dataloader.dataset)
+    dataset_cfg['lazy_init'] = True
+    with DefaultScope.overwrite_default_scope(
+            cfg.get('default_scope', 'mmdet')):
+        return dict(DATASETS.build(dataset_cfg).metainfo)
+
+
+def checked_dataset_meta(model, model_file: str) -> dict:
+    """Class names that fit the model, for a model from ``init_detector``.
+
+    mmdet takes the names from the checkpoint's ``meta['dataset_meta']``
+    and, when a checkpoint has none (converted weights, a bare
+    ``torch.save`` of the state dict), falls back to COCO's 80 names
+    whatever the model predicts: a 5-class model would label its
+    detections 'person', 'bicycle', ... When the names do not fit the
+    head's class count, the names of the config's test dataset are used
+    instead if they fit.
+
+    Args:
+        model: A detector from ``mmdet.apis.init_detector`` (with ``cfg``
+            and ``dataset_meta``).
+        model_file (str): Its checkpoint, for the error message.
+
+    Returns:
+        dict: ``dataset_meta`` with ``classes`` that fit the model.
+
+    Raises:
+        ValueError: Neither the checkpoint's nor the config's names fit.
+    """
+    from mmengine.logging import print_log
+    meta = dict(model.dataset_meta)
+    num_classes = _num_classes(model)
+    names = list(meta.get('classes', []))
+    if num_classes is None or len(names) == num_classes:
+        return meta
+    config_meta = _config_dataset_meta(model.cfg)
+    config_names = list(config_meta.get('classes', []))
+    if len(config_names) != num_classes:
+        raise ValueError(
+            f'the model predicts {num_classes} classes, but checkpoint '
+            f'{model_file} names {len(names)} ({names[:3]}...) and the '
+            f"config's test dataset {len(config_names)}: use a checkpoint "
+            'trained with this config, or set the classes in the '
+            "config's metainfo")
+    print_log(
+        f'checkpoint {model_file} names {len(names)} classes, the model '
+        f"predicts {num_classes}: using the config's class names "
+        f'{config_names}', logger='current', level=logging.WARNING)
+    meta['classes'] = config_names
+    if config_meta.get('palette') is not None:
+        meta['palette'] = config_meta['palette']
+    return meta
+
+
 class PytorchBackend:
     """A config + checkpoint through mmdet's inference API.
 
+    The class names are the checkpoint's (as mmdet reads them), or the
+    config's where those do not fit the model
+    (:func:`checked_dataset_meta`).
+
     Args:
-        config (str): Config file.
+        config (str or Config): Config file or object.
         model_file (str): Checkpoint (``.pth``).
         device (str): Torch device. Defaults to ``'cpu'``.
         num_threads (int, optional): Unused by PyTorch here (set
@@ -63,6 +137,7 @@ class PytorchBackend:
         _check_file(model_file, ('.pth', '.pt'), 'pytorch',
                     'a checkpoint (.pth)')
         self.model = init_detector(config, model_file, device=device)
+        self.model.dataset_meta = checked_dataset_meta(self.model, model_file)
         self.dataset_meta = self.model.dataset_meta
 
     def __call__(self, image: np.ndarray) -> DetDataSample:
