@@ -1,7 +1,7 @@
 """YOLOv6-MS-t and YOLOv8-MS-n deployed: RepVGG re-parameterisation and BN
 folding keep the outputs, and the ONNX graph with NMS gives PyTorch's
-detections in onnxruntime (mmyolo's YOLOv6/YOLOv8 heads: point priors with
-offset 0.5, YOLOv8's distribution-integral box branch)."""
+detections in onnxruntime and OpenVINO (mmyolo's YOLOv6/YOLOv8 heads: point
+priors with offset 0.5, YOLOv8's distribution-integral box branch)."""
 import copy
 
 import onnx
@@ -11,10 +11,11 @@ from mmengine.dataset import pseudo_collate
 
 from mmyolo.models.layers import RepVGGBlock
 from mmyoloms.deploy import (OUTPUT_NAMES, End2EndDetector, ORTDetector,
-                             build_detector, build_test_pipeline,
+                             OVDetector, build_detector, build_test_pipeline,
                              calibrate_batch_norms, deploy_model,
                              export_onnx, nms_settings)
-from .helpers import match_detections, random_image, randomize_batch_norms
+from .helpers import (isolated_detections, match_detections, random_image,
+                      randomize_batch_norms)
 
 V6 = 'configs/yolov6_ms/yolov6-ms_t_syncbn_fast_8xb32-400e_coco.py'
 V8 = 'configs/yolov8_ms/yolov8-ms_n_syncbn_fast_8xb16-500e_coco.py'
@@ -92,23 +93,51 @@ def test_deploy_mode_equals_eager(config):
             assert (a - b).abs().max().item() < 1e-9
 
 
-@pytest.mark.parametrize('config', [V6, V8])
-def test_onnxruntime_detections_equal_pytorch_predict(config, tmp_path):
+@pytest.fixture(scope='module', params=[V6, V8], ids=['yolov6-ms-t',
+                                                     'yolov8-ms-n'])
+def exported(request, tmp_path_factory):
+    """The scene's detector in deploy mode exported with NMS, and the eager
+    model's detections on the scene's image."""
+    config = request.param
     image, model, data = _scene(config)
     with torch.no_grad():
         reference = model.test_step(copy.deepcopy(data))[0].pred_instances
     deployed = deploy_model(copy.deepcopy(model), channels_last=False)
     e2e = End2EndDetector(deployed, **nms_settings(model.bbox_head.test_cfg))
-    onnx_file = export_onnx(e2e, str(tmp_path / 'model.onnx'), SHAPE)
-    graph = onnx.load(onnx_file).graph
+    onnx_file = export_onnx(
+        e2e, str(tmp_path_factory.mktemp('family') / 'model.onnx'), SHAPE)
+    return dict(config=config, image=image, reference=reference,
+                onnx=onnx_file,
+                iou_thr=model.bbox_head.test_cfg.nms.iou_threshold)
+
+
+def test_onnxruntime_detections_equal_pytorch_predict(exported):
+    graph = onnx.load(exported['onnx']).graph
     assert 'NonMaxSuppression' in {node.op_type for node in graph.node}
     assert [o.name for o in graph.output] == list(OUTPUT_NAMES)
 
-    detector = ORTDetector(onnx_file, config, num_threads=2)
-    result = detector([image])[0]
-    pred = result.pred_instances
+    detector = ORTDetector(exported['onnx'], exported['config'],
+                           num_threads=2)
+    result = detector([exported['image']])[0]
+    pred, reference = result.pred_instances, exported['reference']
     assert result.ori_shape == (120, 160)
     assert len(reference) > 20  # NMS had real work
     assert len(pred) == len(reference)
     assert match_detections(pred, reference, box_tol=1.0,
                             score_tol=1e-3) == len(reference)
+
+
+def test_openvino_detections_equal_pytorch_predict(exported):
+    """The same graph on OpenVINO (float32 set explicitly): the detections
+    clear of same-label neighbours match the eager model's one-to-one."""
+    detector = OVDetector(exported['onnx'], exported['config'],
+                          num_threads=2)
+    pred = detector([exported['image']])[0].pred_instances
+    reference = exported['reference']
+    ref_clear = isolated_detections(reference, exported['iou_thr'])
+    pred_clear = isolated_detections(pred, exported['iou_thr'])
+    assert len(ref_clear) > 5
+    assert match_detections(ref_clear, pred, box_tol=1.0,
+                            score_tol=1e-3) == len(ref_clear)
+    assert match_detections(pred_clear, reference, box_tol=1.0,
+                            score_tol=1e-3) == len(pred_clear)

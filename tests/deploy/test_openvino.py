@@ -3,7 +3,6 @@ import os.path as osp
 
 import numpy as np
 import pytest
-from mmdet.structures.bbox import bbox_overlaps
 from mmengine.config import Config
 
 from mmyoloms.apis import init_backend
@@ -12,7 +11,7 @@ from mmyoloms.deploy import (End2EndDetector, ORTDetector, OVDetector,
                              convert_to_openvino, deploy_model, export_onnx,
                              nms_settings)
 
-from .helpers import match_detections
+from .helpers import isolated_detections, match_detections
 
 KEEP_TOPK = 100  # detections per image that the exported graph keeps
 
@@ -29,15 +28,6 @@ def exported(trained_shapes, tmp_path_factory):
     export_onnx(End2EndDetector(deploy_model(model, channels_last=False),
                                 **settings), out, trained_shapes['shape'])
     return out
-
-
-def _isolated(instances, iou_thr):
-    """The detections with no other detection of their label overlapping
-    them by more than ``iou_thr``."""
-    iou = bbox_overlaps(instances.bboxes, instances.bboxes)
-    iou = iou * (instances.labels[:, None] == instances.labels[None])
-    iou.fill_diagonal_(0)
-    return instances[(iou <= iou_thr).all(1)]
 
 
 def _val_images(trained_shapes):
@@ -57,14 +47,11 @@ def test_openvino_equals_onnxruntime_on_trained_checkpoint(
     for image in _val_images(trained_shapes):
         ref = ort([image])[0].pred_instances
         pred = ov([image])[0].pred_instances
-        # Boxes are clipped to the image after NMS: boxes that reach past the
-        # border can both survive NMS and end up nearly the same box, and
-        # which of such a cluster survive flips with the last bits of the
-        # IoU. Detections clear of any same-label neighbour on their side
-        # must be on both sides, one-to-one: same label, box within 1 px,
-        # score within 1e-3.
-        ref_clear = _isolated(ref, iou_thr)
-        pred_clear = _isolated(pred, iou_thr)
+        # Detections clear of any same-label neighbour on their side (see
+        # isolated_detections) must be on both sides, one-to-one: same
+        # label, box within 1 px, score within 1e-3.
+        ref_clear = isolated_detections(ref, iou_thr)
+        pred_clear = isolated_detections(pred, iou_thr)
         assert match_detections(ref_clear, pred, box_tol=1.0,
                                 score_tol=1e-3) == len(ref_clear)
         assert match_detections(pred_clear, ref, box_tol=1.0,
