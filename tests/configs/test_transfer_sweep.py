@@ -15,7 +15,7 @@ def test_runs_differ_only_by_load_from():
     assert [r.name for r in TRANSFER] == ['scratch', 'finetune']
     scratch, finetune = (r.build_config(seed=0).to_dict() for r in TRANSFER)
     assert scratch.pop('load_from') is None
-    assert finetune.pop('load_from') == 'work_dirs/demo_src/epoch_5.pth'
+    assert finetune.pop('load_from') == 'work_dirs/demo_src/epoch_3.pth'
     assert scratch == finetune
 
 
