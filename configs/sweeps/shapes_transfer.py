@@ -32,31 +32,14 @@ metainfo = dict(
 img_scale = (160, 160)  # width, height
 
 # ===============================Unmodified in most cases====================
+# The base's pipelines with their resize steps at `img_scale`.
 train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=None),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='YOLOv5KeepRatioResize', scale=img_scale),
-    dict(
-        type='LetterResize',
-        scale=img_scale,
-        allow_scale_up=False,
-        pad_val=dict(img=114)),
-    dict(type='mmdet.RandomFlip', prob=0.5),
-    dict(type='mmdet.PackDetInputs')
+    dict(step, scale=img_scale) if 'scale' in step else dict(step)
+    for step in _base_.train_pipeline
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=None),
-    dict(type='YOLOv5KeepRatioResize', scale=img_scale),
-    dict(
-        type='LetterResize',
-        scale=img_scale,
-        allow_scale_up=False,
-        pad_val=dict(img=114)),
-    dict(type='LoadAnnotations', with_bbox=True, _scope_='mmdet'),
-    dict(
-        type='mmdet.PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                   'scale_factor', 'pad_param'))
+    dict(step, scale=img_scale) if 'scale' in step else dict(step)
+    for step in _base_.test_pipeline
 ]
 test_dataloader = dict(
     dataset=dict(
