@@ -211,16 +211,22 @@ class YOLOMSBackbone(BaseBackbone):
             conv_channels = spp_channels = out_channels
         else:
             conv_channels = spp_channels = in_channels * self.down_ratio
-        conv = self._conv(in_channels, conv_channels, stride=2)
-        block = self.build_block(
-            conv_channels, out_channels, kernel_sizes=kernel_sizes)
-        spp = [
-            SPPFBottleneck(spp_channels, spp_channels,
-                           **copy_cfg(self.spp_cfg))
-        ] if use_spp else []
-        if self.yolov6_layout:
-            return [conv, block, *spp]
-        return [conv, *spp, block]
+        def spp():
+            return [SPPFBottleneck(spp_channels, spp_channels,
+                                   **copy_cfg(self.spp_cfg))
+                    ] if use_spp else []
+
+        def block():
+            return [self.build_block(
+                conv_channels, out_channels, kernel_sizes=kernel_sizes)]
+
+        # Built in their order in the stage, so that a seeded model draws
+        # its initial weights in the same order as before (and as the
+        # official release does).
+        stage = [self._conv(in_channels, conv_channels, stride=2)]
+        for part in ((block, spp) if self.yolov6_layout else (spp, block)):
+            stage += part()
+        return stage
 
     def make_stage_plugins(self, plugins: List[dict], stage_idx: int,
                            setting: list) -> list:
