@@ -29,6 +29,7 @@ work dir.
 """
 import copy
 import datetime
+import hashlib
 import json
 import math
 import os
@@ -344,6 +345,12 @@ def run_demo(config: str,
         num_train / cfg.train_dataloader.batch_size)  # upper bound
     cfg.resume = True  # continue an interrupted run (no-op when fresh)
     cfg.load_from = None
+    # MMEngine keys its global Visualizer and MessageHub by the experiment
+    # name (config name + start second): two demos started in one second in
+    # one process would share them, and one would log into the other's work
+    # dir. The work dir's path makes the name unique.
+    cfg.experiment_name = 'demo_' + hashlib.sha1(
+        osp.abspath(work_dir).encode()).hexdigest()[:12]
     ends = ''
     if deadline is not None:
         end = datetime.datetime.now() + datetime.timedelta(
