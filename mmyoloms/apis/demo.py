@@ -345,12 +345,14 @@ def run_demo(config: str,
         num_train / cfg.train_dataloader.batch_size)  # upper bound
     cfg.resume = True  # continue an interrupted run (no-op when fresh)
     cfg.load_from = None
-    # MMEngine keys its global Visualizer and MessageHub by the experiment
-    # name (config name + start second): two demos started in one second in
-    # one process would share them, and one would log into the other's work
-    # dir. The work dir's path makes the name unique.
-    cfg.experiment_name = 'demo_' + hashlib.sha1(
-        osp.abspath(work_dir).encode()).hexdigest()[:12]
+    # The Runner reuses the global Visualizer instance of the config's
+    # visualizer name (mmyolo's runtime names it 'visualizer'), with the
+    # log dir of the first run in the process that built it: a second run
+    # in one process would log its scalars into the first one's work dir.
+    # A name unique to the work dir gives this run its own.
+    if cfg.get('visualizer') is not None:
+        cfg.visualizer.name = 'demo_' + hashlib.sha1(
+            osp.abspath(work_dir).encode()).hexdigest()[:12]
     ends = ''
     if deadline is not None:
         end = datetime.datetime.now() + datetime.timedelta(
