@@ -6,6 +6,8 @@ from typing import Sequence
 
 import torch
 
+from mmyoloms.compat import (has_torch_feature, log_fallback,
+                             require_torch_feature)
 from .end2end import OUTPUT_NAMES, End2EndDetector
 from .nms import ONNX_TRANSLATIONS, register_torchscript_symbolic
 
@@ -41,7 +43,10 @@ def export_onnx(model: End2EndDetector,
     Only the dynamo exporter writes a correct graph for dynamic shapes
     (the TorchScript exporter bakes the candidate count computed from the
     example shape into ``TopK``); both give the same graph for a static
-    shape.
+    shape. The dynamo exporter as used here needs torch >= 2.6: on an
+    older torch a static export falls back to the TorchScript exporter
+    (one log line says so) and a dynamic one raises
+    :class:`mmyoloms.compat.TorchFeatureError`.
 
     Args:
         model (End2EndDetector): Model to export, eval mode, CPU.
@@ -65,6 +70,14 @@ def export_onnx(model: End2EndDetector,
     if dynamic and exporter != 'dynamo':
         raise ValueError('dynamic shapes need exporter="dynamo" (the '
                          'TorchScript exporter hard-codes the TopK size)')
+    if exporter == 'dynamo' and not has_torch_feature('dynamo_onnx_export'):
+        if dynamic:
+            require_torch_feature('dynamo_onnx_export',
+                                  'ONNX export with dynamic shapes')
+        log_fallback('dynamo_onnx_export',
+                     'exporting ONNX with the TorchScript exporter instead '
+                     'of the dynamo exporter (same graph for a static shape)')
+        exporter = 'torchscript'
     divisor = max(model.detector.bbox_head.featmap_strides)
     height, width = _check_shape(shape, divisor)
     model.eval()
@@ -104,12 +117,16 @@ def export_onnx(model: End2EndDetector,
             program.save(out_file, external_data=False)
         else:
             register_torchscript_symbolic(opset_version)
+            # torch >= 2.9 defaults to dynamo=True; before 2.5 there is no
+            # such argument (TorchScript is the only exporter).
+            kwargs = (dict(dynamo=False)
+                      if has_torch_feature('onnx_export_dynamo_flag') else {})
             torch.onnx.export(
                 model, (images, ),
                 out_file,
-                dynamo=False,
                 input_names=[INPUT_NAME],
                 output_names=output_names,
-                opset_version=opset_version)
+                opset_version=opset_version,
+                **kwargs)
     return out_file
 

@@ -5,6 +5,12 @@ The heavy lifting is ONNX's ``NonMaxSuppression``: a custom operator
 :func:`mmcv.ops.nms` in PyTorch, and is translated to the ONNX operator by
 both torch exporters (:data:`ONNX_TRANSLATIONS` for the dynamo exporter,
 :func:`register_torchscript_symbolic` for the TorchScript one).
+
+On torch < 2.4 (no ``torch.library.custom_op``) the same operator is
+defined through ``torch.library.Library``, without the fake kernel that
+only ``torch.export`` needs: it runs in PyTorch and exports with the
+TorchScript exporter (:func:`mmyoloms.deploy.export_onnx` picks that one
+on such a torch).
 """
 from typing import Tuple
 
@@ -12,10 +18,11 @@ import torch
 from mmcv.ops import nms as mmcv_nms
 from torch import Tensor
 
+from mmyoloms.compat import has_torch_feature
 
-@torch.library.custom_op('mmyoloms::onnx_nms', mutates_args=())
-def onnx_nms(boxes: Tensor, scores: Tensor, max_output_per_class: int,
-             iou_threshold: float, score_threshold: float) -> Tensor:
+
+def _onnx_nms(boxes: Tensor, scores: Tensor, max_output_per_class: int,
+              iou_threshold: float, score_threshold: float) -> Tensor:
     """ONNX ``NonMaxSuppression`` (``center_point_box=0``) in PyTorch.
 
     For every image ``b`` and class ``c``, the boxes with
@@ -54,11 +61,23 @@ def onnx_nms(boxes: Tensor, scores: Tensor, max_output_per_class: int,
     return torch.cat(selected).to(torch.int64)
 
 
-@onnx_nms.register_fake
-def _onnx_nms_fake(boxes, scores, max_output_per_class, iou_threshold,
-                   score_threshold):
-    num_selected = torch.library.get_ctx().new_dynamic_size()
-    return boxes.new_empty((num_selected, 3), dtype=torch.int64)
+if has_torch_feature('custom_op'):
+    onnx_nms = torch.library.custom_op(
+        'mmyoloms::onnx_nms', mutates_args=())(_onnx_nms)
+
+    @onnx_nms.register_fake
+    def _onnx_nms_fake(boxes, scores, max_output_per_class, iou_threshold,
+                       score_threshold):
+        num_selected = torch.library.get_ctx().new_dynamic_size()
+        return boxes.new_empty((num_selected, 3), dtype=torch.int64)
+else:
+    # Kept at module level: the operator lives as long as the library.
+    _LIBRARY = torch.library.Library('mmyoloms', 'DEF')
+    _LIBRARY.define('onnx_nms(Tensor boxes, Tensor scores, '
+                    'int max_output_per_class, float iou_threshold, '
+                    'float score_threshold) -> Tensor')
+    _LIBRARY.impl('onnx_nms', _onnx_nms, 'CompositeExplicitAutograd')
+    onnx_nms = torch.ops.mmyoloms.onnx_nms
 
 
 def _onnx_nms_translation(boxes, scores, max_output_per_class: int,
@@ -81,7 +100,10 @@ ONNX_TRANSLATIONS = {
 
 def _onnx_nms_symbolic(g, boxes, scores, max_output_per_class, iou_threshold,
                        score_threshold):
-    from torch.onnx import symbolic_helper
+    try:  # torch >= 2.9; the public module re-exports only public names
+        from torch.onnx._internal.torchscript_exporter import symbolic_helper
+    except ImportError:
+        from torch.onnx import symbolic_helper
     max_output = symbolic_helper._maybe_get_const(max_output_per_class, 'i')
     iou = symbolic_helper._maybe_get_const(iou_threshold, 'f')
     score = symbolic_helper._maybe_get_const(score_threshold, 'f')

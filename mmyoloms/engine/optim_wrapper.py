@@ -6,11 +6,25 @@ from mmengine.logging import print_log
 from mmengine.optim import OptimWrapper
 
 from mmyolo.registry import OPTIM_WRAPPERS
+from mmyoloms.compat import log_fallback
 
 
 def cpu_has_native_bf16() -> bool:
     """Whether this CPU computes in bfloat16 natively (AVX512-BF16 or AMX
-    tiles); without, oneDNN emulates bfloat16 and is slower than float32."""
+    tiles); without, oneDNN emulates bfloat16 and is slower than float32.
+
+    A torch without the CPU feature queries (2.0 has neither) counts as
+    "no": the caller then trains in float32 unless told otherwise, and the
+    log says why.
+    """
+    queries = ('_is_avx512_bf16_supported', '_is_amx_tile_supported')
+    if not all(hasattr(torch.cpu, q) for q in queries):
+        log_fallback(
+            'cpu_bf16_detection',
+            'cannot tell whether this CPU has native bfloat16 (no '
+            'torch.cpu._is_avx512_bf16_supported / _is_amx_tile_supported; '
+            'the tested torch 2.13 has both): counted as not native')
+        return False
     return bool(torch.cpu._is_avx512_bf16_supported()
                 or torch.cpu._is_amx_tile_supported())
 

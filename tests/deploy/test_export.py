@@ -7,6 +7,7 @@ import onnx
 import pytest
 import torch
 
+from mmyoloms.compat import TorchFeatureError, has_torch_feature
 from mmyoloms.deploy import (OUTPUT_NAMES, End2EndDetector, ORTDetector,
                              deploy_model, export_onnx, make_session,
                              nms_settings)
@@ -80,6 +81,12 @@ def test_torchscript_exporter_gives_the_same_graph_output(
 
 
 def test_dynamic_export(scene, tmp_path):
+    if not has_torch_feature('dynamo_onnx_export'):
+        # the oldest row (torch < 2.6): refused, naming the version
+        with pytest.raises(TorchFeatureError, match=r'needs torch >= 2\.6'):
+            export_onnx(scene['e2e'], str(tmp_path / 'dyn.onnx'), SHAPE,
+                        dynamic=True)
+        return
     out = export_onnx(scene['e2e'], str(tmp_path / 'dyn.onnx'), SHAPE,
                       dynamic=True)
     session = make_session(out)
@@ -125,3 +132,31 @@ def test_network_only_graph_is_not_a_detector(scene, tmp_path):
     out = export_onnx(net, str(tmp_path / 'net.onnx'), SHAPE)
     with pytest.raises(ValueError, match='not a detector exported with NMS'):
         ORTDetector(out, XS_CONFIG)
+
+
+def test_dynamo_falls_back_to_torchscript_on_old_torch(scene, tmp_path,
+                                                       monkeypatch):
+    """Where the dynamo exporter is missing (torch < 2.6) a static export
+    writes the TorchScript graph and logs it once; a dynamic one is refused
+    with the version needed. Simulated here on any torch."""
+    from mmyoloms import compat
+    from mmyoloms.deploy import export as export_module
+    real = compat.has_torch_feature
+    monkeypatch.setattr(
+        export_module, 'has_torch_feature',
+        lambda name, version=None: name != 'dynamo_onnx_export' and real(
+            name, version))
+    monkeypatch.setattr(compat, '_fallbacks_logged', set())
+    out = export_onnx(scene['e2e'], str(tmp_path / 'fallback.onnx'), SHAPE)
+    assert 'dynamo_onnx_export' in compat._fallbacks_logged
+    graph = onnx.load(out).graph
+    assert 'NonMaxSuppression' in {node.op_type for node in graph.node}
+    inputs = scene['model'].data_preprocessor(copy.deepcopy(scene['data']),
+                                              False)['inputs']
+    got = make_session(out).run(None, {'images': inputs.numpy()})
+    with torch.no_grad():
+        expected = scene['e2e'](inputs)
+    assert got[0].tolist() == expected[0].tolist()
+    with pytest.raises(TorchFeatureError, match=r'needs torch >= 2\.6'):
+        export_onnx(scene['e2e'], str(tmp_path / 'dyn.onnx'), SHAPE,
+                    dynamic=True)
