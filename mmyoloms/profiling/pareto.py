@@ -261,7 +261,8 @@ def run_pareto(models: Sequence,
                     multi_scale=spec.family == 'YOLO-MS', backend=backend,
                     ap=float(spec.ap), ap_source=spec.ap_source,
                     params=params, shape=list(shape), batch=protocol.batch,
-                    threads=protocol.threads, config=str(spec.config))
+                    threads=protocol.threads,
+                    config=_display_path(spec.config))
             del graphs, model
         log(f'timing {len(fns)} entries: {protocol.warmup} warm-up calls, '
             f'then {protocol.rounds} rounds of {protocol.repeat}')
@@ -286,6 +287,17 @@ def run_pareto(models: Sequence,
         cpus=sorted(set(cpus)) if cpus is not None else None,
         **environment())
     return dict(settings=settings, records=mark_fronts(records))
+
+
+def _display_path(config: str) -> str:
+    """``config`` relative to the checkout when it lies in it (the outputs
+    are committed, and must not hold this machine's paths)."""
+    from .zoo import repository_root
+    root = repository_root()
+    path = osp.abspath(str(config))
+    if '::' not in str(config) and path.startswith(root + os.sep):
+        return osp.relpath(path, root)
+    return str(config)
 
 
 def _csv_value(value) -> str:

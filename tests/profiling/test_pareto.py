@@ -243,6 +243,9 @@ def test_pareto_tool_end_to_end_on_two_tiny_models(tmp_path):
         assert r['samples'] == 1 and r['median_ms'] > 0
         assert r['shape'] == [64, 64] and r['threads'] == 1
         assert r['ap'] == (30.0 if r['model'] == 'xs' else 28.0)
+        # checkout-relative: the outputs are committed under docs/
+        assert r['config'] == osp.relpath(
+            XS_SHAPES if r['model'] == 'xs' else TINY_SHAPES, REPO)
     # the front follows the rule from the measured medians
     for backend in ('openvino-fp32', 'onnxruntime-int8'):
         xs, tiny = (next(r for r in records if r['backend'] == backend
