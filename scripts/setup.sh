@@ -147,9 +147,25 @@ print(tag + ('-cuda' if cuda else ''))")
         trap 'rm -rf "$BUILD"' EXIT
         $PIP download -q --no-deps --no-binary :all: "mmcv==$MMCV_VERSION" -d "$BUILD"
         tar -xzf "$BUILD"/mmcv-"$MMCV_VERSION".tar.gz -C "$BUILD"
+        # build_mmcv.py asks torch.utils.cpp_extension.get_cxx_compiler()
+        # (torch >= 2.1) whether the compiler is GCC; on an older torch
+        # the runner below gives it torch's own choice, $CXX or c++.
         if ! MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
-                "$PY" "$HERE/build_mmcv.py" "$BUILD/mmcv-$MMCV_VERSION" "$BUILD/dist" \
-                > "$BUILD/build.log" 2>&1; then
+                "$PY" - "$HERE/build_mmcv.py" "$BUILD/mmcv-$MMCV_VERSION" "$BUILD/dist" \
+                > "$BUILD/build.log" 2>&1 <<'PYEOF'; then
+import os
+import runpy
+import sys
+from importlib import metadata
+
+major, minor = (int(p) for p in metadata.version('torch').split('.')[:2])
+if (major, minor) < (2, 1):
+    from torch.utils import cpp_extension
+    if not hasattr(cpp_extension, 'get_cxx_compiler'):
+        cpp_extension.get_cxx_compiler = lambda: os.environ.get('CXX', 'c++')
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name='__main__')
+PYEOF
             tail -n 60 "$BUILD/build.log" >&2
             echo "[setup] the mmcv build failed (the last 60 lines of its log are above)" >&2
             exit 1
