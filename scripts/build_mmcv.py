@@ -27,7 +27,16 @@ flags. With a compiler other than GCC, or a torch whose ninja file does not
 look as expected, the build runs exactly as torch writes it (slower).
 
 The only source change is the one mmcv 2.0.x needs for torch >= 2.1 headers:
-its hard-coded ``-std=c++14`` becomes ``-std=c++17``.
+its hard-coded ``-std=c++14`` becomes the standard torch's headers ask for
+(``-std=c++17``; ``-std=c++20`` from torch 2.14, whose ATen.h refuses less).
+
+With ``FORCE_CUDA=1`` and no ``CUDA_HOME``, the CUDA toolkit of the
+``nvidia-cuda-nvcc`` / ``nvidia-cuda-runtime`` wheels installed beside torch
+(``site-packages/nvidia/cu<major>/``) is used when it is there; otherwise
+torch finds nvcc on ``PATH`` or in ``/usr/local/cuda`` as usual. Those wheels
+ship ``libcudart.so.<major>`` but no unversioned ``libcudart.so`` for
+``-lcudart``: the builder links it from a folder of the build tree that it
+puts on ``LIBRARY_PATH`` (the wheel's files are not touched).
 """
 import argparse
 import os
@@ -37,6 +46,7 @@ import runpy
 import shlex
 import subprocess
 import sys
+import sysconfig
 
 PCH_HEADER = 'mmcv_pch.h'
 # What the precompiled header holds, as written after #include.
@@ -52,17 +62,153 @@ class NinjaFormatError(ValueError):
     """The ninja file does not have the shape this builder edits."""
 
 
-def patch_setup_source(text):
-    """Return mmcv's setup.py with ``-std=c++14`` replaced by ``-std=c++17``.
+# ATen.h's first line of defence: "#error C++17 or later compatible
+# compiler is required to use ATen." (C++20 from torch 2.14).
+_ATEN_STANDARD = re.compile(
+    r'^#\s*error\s+C\+\+(\d+) or later compatible compiler', re.M)
+
+
+def patch_setup_source(text, standard='c++17'):
+    """Return mmcv's setup.py with ``-std=c++14`` replaced by ``-std=<standard>``.
 
     torch >= 2.1 headers refuse C++14 ("C++17 or later compatible compiler is
-    required"). Raises ``ValueError`` if the text has no ``-std=c++14`` (not
-    the setup.py of mmcv 2.0.x).
+    required"), torch >= 2.14 headers refuse C++17. Raises ``ValueError`` if
+    the text has no ``-std=c++14`` (not the setup.py of mmcv 2.0.x) or if
+    ``standard`` is not ``c++NN``.
     """
+    if not re.fullmatch(r'c\+\+\d\d', standard):
+        raise ValueError(f"standard must look like 'c++17', got {standard!r}")
     if '-std=c++14' not in text:
         raise ValueError("mmcv setup.py: no '-std=c++14' to patch; this "
                          'builder expects the setup.py of mmcv 2.0.x')
-    return text.replace('-std=c++14', '-std=c++17')
+    return text.replace('-std=c++14', f'-std={standard}')
+
+
+def torch_cxx_standard(include_dir=None):
+    """The C++ standard the headers of the installed torch require.
+
+    Read from ``ATen/ATen.h``'s ``#error C++NN or later ...`` guard;
+    ``'c++17'`` when the header has no such line.
+
+    Args:
+        include_dir (str, optional): torch's include folder. Defaults to
+            the installed torch's (``torch/include``).
+
+    Returns:
+        str: e.g. ``'c++17'`` or ``'c++20'``.
+    """
+    if include_dir is None:
+        # not through torch.utils.cpp_extension: importing it fixes
+        # CUDA_HOME, which prepare_cuda_build may still set
+        import torch
+        include_dir = osp.join(osp.dirname(torch.__file__), 'include')
+    header = osp.join(include_dir, 'ATen', 'ATen.h')
+    with open(header) as f:
+        match = _ATEN_STANDARD.search(f.read())
+    return f'c++{match.group(1)}' if match else 'c++17'
+
+
+def wheel_cuda_home(cuda_version, site_dirs=None):
+    """The CUDA toolkit that NVIDIA's wheels installed, or None.
+
+    ``nvidia-cuda-nvcc`` and ``nvidia-cuda-runtime`` (CUDA >= 13) unpack
+    into one prefix, ``site-packages/nvidia/cu<major>/`` with ``bin/nvcc``
+    and ``include/cuda_runtime.h``: a ``CUDA_HOME`` as torch expects it.
+
+    Args:
+        cuda_version (str): torch's CUDA version (``torch.version.cuda``),
+            e.g. ``'13.0'``.
+        site_dirs (Sequence[str], optional): where to look. Defaults to
+            this interpreter's purelib and platlib.
+
+    Returns:
+        str | None: the prefix, if it has both nvcc and the runtime header.
+    """
+    if site_dirs is None:
+        site_dirs = dict.fromkeys(
+            sysconfig.get_path(k) for k in ('purelib', 'platlib'))
+    major = cuda_version.split('.')[0]
+    for site in site_dirs:
+        home = osp.join(site, 'nvidia', f'cu{major}')
+        if osp.isfile(osp.join(home, 'bin', 'nvcc')) and osp.isfile(
+                osp.join(home, 'include', 'cuda_runtime.h')):
+            return home
+    return None
+
+
+def link_unversioned_cudart(cuda_home, link_dir):
+    """Make ``-lcudart`` find the CUDA runtime of ``cuda_home``.
+
+    Toolkits installed from NVIDIA's wheels hold ``lib/libcudart.so.<N>``
+    only; the linker's ``-lcudart`` (torch's ``CUDAExtension``) wants
+    ``libcudart.so``. If ``cuda_home``'s ``lib64`` or ``lib`` lacks it,
+    ``link_dir/libcudart.so`` is made a symlink to the versioned library.
+
+    Returns:
+        str | None: ``link_dir`` if a link was made (to go on
+        ``LIBRARY_PATH``), None if the toolkit has ``libcudart.so``.
+
+    Raises:
+        FileNotFoundError: if there is no ``libcudart.so*`` at all.
+    """
+    for sub in ('lib64', 'lib'):
+        if osp.exists(osp.join(cuda_home, sub, 'libcudart.so')):
+            return None
+    for sub in ('lib64', 'lib'):
+        lib = osp.join(cuda_home, sub)
+        versioned = sorted(f for f in (os.listdir(lib) if osp.isdir(lib)
+                                       else ())
+                           if re.fullmatch(r'libcudart\.so\.\d+', f))
+        if versioned:
+            os.makedirs(link_dir, exist_ok=True)
+            link = osp.join(link_dir, 'libcudart.so')
+            if osp.lexists(link):
+                os.remove(link)
+            os.symlink(osp.join(lib, versioned[-1]), link)
+            return link_dir
+    raise FileNotFoundError(
+        f'no libcudart.so* in {cuda_home}/lib64 or {cuda_home}/lib: '
+        'install nvidia-cuda-runtime (or a full CUDA toolkit)')
+
+
+def prepare_cuda_build(build_dir, log=print):
+    """Environment of a ``FORCE_CUDA=1`` build: ``CUDA_HOME`` and the link.
+
+    Does nothing unless ``FORCE_CUDA=1``. Sets ``CUDA_HOME`` to the wheels'
+    toolkit (:func:`wheel_cuda_home`) when it is unset and such a toolkit
+    matches torch's CUDA major version, and adds the folder of
+    :func:`link_unversioned_cudart` to ``LIBRARY_PATH``. Raises
+    ``SystemExit`` with the fix when torch is a CPU build.
+    """
+    if os.environ.get('FORCE_CUDA', '0') != '1':
+        return
+    import torch
+    if not torch.version.cuda:
+        raise SystemExit(
+            f'build_mmcv: FORCE_CUDA=1 needs a CUDA build of torch; this one '
+            f'is {torch.__version__} (torch.version.cuda is None)')
+    if not os.environ.get('CUDA_HOME') and not os.environ.get('CUDA_PATH'):
+        home = wheel_cuda_home(torch.version.cuda)
+        if home:
+            os.environ['CUDA_HOME'] = home
+            log(f'[build_mmcv] CUDA_HOME={home} (NVIDIA wheels)')
+    if not os.environ.get('TORCH_CUDA_ARCH_LIST'):
+        log('[build_mmcv] TORCH_CUDA_ARCH_LIST is not set: torch compiles '
+            'for every architecture it knows, which multiplies the build '
+            'time (set e.g. TORCH_CUDA_ARCH_LIST=9.0)')
+    from torch.utils.cpp_extension import CUDA_HOME
+    home = os.environ.get('CUDA_HOME') or os.environ.get('CUDA_PATH') \
+        or CUDA_HOME
+    if not home:
+        raise SystemExit(
+            'build_mmcv: FORCE_CUDA=1 but no CUDA toolkit found: pip install '
+            f'"cuda-toolkit[nvcc,cccl]=={torch.version.cuda}.*" or set '
+            'CUDA_HOME')
+    link_dir = link_unversioned_cudart(home, osp.join(build_dir, 'cuda-link'))
+    if link_dir:
+        os.environ['LIBRARY_PATH'] = os.pathsep.join(
+            p for p in (link_dir, os.environ.get('LIBRARY_PATH')) if p)
+        log(f'[build_mmcv] -lcudart links {link_dir}/libcudart.so')
 
 
 def _ninja_escape_path(path):
@@ -229,9 +375,12 @@ def build_wheel(src, out_dir, use_pch=True, debug_info=False):
     setup_py = osp.join(src, 'setup.py')
     with open(setup_py) as f:
         text = f.read()
+    # before anything imports torch.utils.cpp_extension, which reads
+    # CUDA_HOME once, at import
+    prepare_cuda_build(osp.join(src, 'build'))
     if '-std=c++14' in text:
         with open(setup_py, 'w') as f:
-            f.write(patch_setup_source(text))
+            f.write(patch_setup_source(text, torch_cxx_standard()))
     os.environ.setdefault('MMCV_WITH_OPS', '1')
     # pip installs ninja next to this interpreter (a venv's bin/), which is
     # not necessarily on PATH; without ninja torch silently compiles one file

@@ -63,6 +63,121 @@ def test_patch_setup_source():
         build_mmcv.patch_setup_source(patched)
 
 
+def test_patch_setup_source_to_another_standard():
+    text = "args = ['-std=c++14']\n"
+    assert build_mmcv.patch_setup_source(text, 'c++20') == \
+        "args = ['-std=c++20']\n"
+    with pytest.raises(ValueError, match='standard'):
+        build_mmcv.patch_setup_source(text, '20')
+
+
+@pytest.mark.parametrize('line, standard', [
+    ('#error C++20 or later compatible compiler is required to use ATen.',
+     'c++20'),
+    ('#error C++17 or later compatible compiler is required to use ATen.',
+     'c++17'),
+    ('// no guard', 'c++17'),
+])
+def test_torch_cxx_standard_reads_the_aten_guard(tmp_path, line, standard):
+    (tmp_path / 'ATen').mkdir()
+    (tmp_path / 'ATen' / 'ATen.h').write_text(
+        f'#pragma once\n#if !defined(_MSC_VER) && __cplusplus < 201703L\n'
+        f'{line}\n#endif\n')
+    assert build_mmcv.torch_cxx_standard(str(tmp_path)) == standard
+
+
+def test_torch_cxx_standard_of_the_installed_torch():
+    # with the standard the headers ask for they preprocess (the guard is
+    # an #error), with the one below they do not
+    standard = build_mmcv.torch_cxx_standard()
+    below = {'c++17': 'c++14', 'c++20': 'c++17'}[standard]
+    include = osp.join(osp.dirname(torch_file()), 'include')
+    command = ['c++', '-E', '-o', os.devnull, '-x', 'c++', '-I', include,
+               '-']
+    source = '#include <ATen/ATen.h>\n'
+    ok = subprocess.run(command + [f'-std={standard}'], input=source,
+                        text=True, capture_output=True)
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    refused = subprocess.run(command + [f'-std={below}'], input=source,
+                             text=True, capture_output=True)
+    assert refused.returncode != 0
+    assert 'or later compatible compiler is required' in refused.stderr
+
+
+def torch_file():
+    import torch
+    return torch.__file__
+
+
+def _fake_cuda_wheels(site, major='13', header=True, lib='lib',
+                      names=('libcudart.so.13', )):
+    home = site / 'nvidia' / f'cu{major}'
+    (home / 'bin').mkdir(parents=True)
+    (home / 'bin' / 'nvcc').write_text('')
+    (home / 'include').mkdir()
+    if header:
+        (home / 'include' / 'cuda_runtime.h').write_text('')
+    (home / lib).mkdir()
+    for name in names:
+        (home / lib / name).write_text('')
+    return home
+
+
+def test_wheel_cuda_home(tmp_path):
+    home = _fake_cuda_wheels(tmp_path / 'site')
+    sites = [str(tmp_path / 'other'), str(tmp_path / 'site')]
+    assert build_mmcv.wheel_cuda_home('13.0', sites) == str(home)
+    # another major version, or a toolkit without the runtime headers
+    assert build_mmcv.wheel_cuda_home('12.8', sites) is None
+    _fake_cuda_wheels(tmp_path / 'bare', header=False)
+    assert build_mmcv.wheel_cuda_home('13.0', [str(tmp_path / 'bare')]) \
+        is None
+
+
+def test_link_unversioned_cudart(tmp_path):
+    home = _fake_cuda_wheels(tmp_path / 'site',
+                             names=('libcudart.so.12', 'libcudart.so.13',
+                                    'libcudart_static.a'))
+    link_dir = str(tmp_path / 'links')
+    assert build_mmcv.link_unversioned_cudart(str(home), link_dir) == \
+        link_dir
+    link = osp.join(link_dir, 'libcudart.so')
+    assert os.readlink(link) == str(home / 'lib' / 'libcudart.so.13')
+    # made again over an old link
+    assert build_mmcv.link_unversioned_cudart(str(home), link_dir) == \
+        link_dir
+    # a toolkit that has libcudart.so needs no link
+    full = _fake_cuda_wheels(tmp_path / 'full', lib='lib64',
+                             names=('libcudart.so', ))
+    assert build_mmcv.link_unversioned_cudart(str(full), link_dir) is None
+    empty = _fake_cuda_wheels(tmp_path / 'empty', names=())
+    with pytest.raises(FileNotFoundError, match='nvidia-cuda-runtime'):
+        build_mmcv.link_unversioned_cudart(str(empty), link_dir)
+
+
+def test_prepare_cuda_build(tmp_path, monkeypatch):
+    import torch
+    monkeypatch.delenv('FORCE_CUDA', raising=False)
+    monkeypatch.setenv('LIBRARY_PATH', '/keep')
+    build_mmcv.prepare_cuda_build(str(tmp_path))  # no FORCE_CUDA: nothing
+    assert os.environ['LIBRARY_PATH'] == '/keep'
+    monkeypatch.setenv('FORCE_CUDA', '1')
+    if torch.version.cuda is None:
+        with pytest.raises(SystemExit, match='needs a CUDA build of torch'):
+            build_mmcv.prepare_cuda_build(str(tmp_path))
+        monkeypatch.setattr(torch.version, 'cuda', '13.0')
+    # a CUDA torch: the toolkit of CUDA_HOME gets its libcudart.so link
+    home = _fake_cuda_wheels(tmp_path / 'site')
+    monkeypatch.setenv('CUDA_HOME', str(home))
+    monkeypatch.setenv('TORCH_CUDA_ARCH_LIST', '9.0')
+    messages = []
+    build_mmcv.prepare_cuda_build(str(tmp_path / 'build'), messages.append)
+    link_dir = str(tmp_path / 'build' / 'cuda-link')
+    assert os.environ['LIBRARY_PATH'] == f'{link_dir}{os.pathsep}/keep'
+    assert osp.islink(osp.join(link_dir, 'libcudart.so'))
+    assert messages == [f'[build_mmcv] -lcudart links {link_dir}/libcudart.so']
+
+
 def test_add_pch_to_cxx_ninja_file(tmp_path):
     sources = ['/src/a.cpp', '/src/cpu/b.cpp']
     text = _torch_ninja_file(tmp_path, sources)
