@@ -12,7 +12,8 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmyoloms.apis.runner import (add_runner_args, build_runner,  # noqa: E402
-                                  load_runner_config, parse_runner_args)
+                                  enable_amp, load_runner_config,
+                                  parse_runner_args)
 
 
 def parse_args():
@@ -36,8 +37,7 @@ def main():
                              args.work_dir)
 
     if args.amp:
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        cfg = enable_amp(cfg)
 
     if args.resume == 'auto':
         cfg.resume = True

@@ -15,6 +15,7 @@ Example:
     >>> build_runner(cfg).train()  # doctest: +SKIP
 """
 import argparse
+import copy
 import os
 import os.path as osp
 from typing import Optional, Sequence
@@ -95,6 +96,30 @@ def load_runner_config(config: str,
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(config))[0])
+    return cfg
+
+
+def enable_amp(cfg: Config) -> Config:
+    """``cfg`` with mmengine's ``AmpOptimWrapper`` (float16 autocast,
+    dynamic loss scaling unless the config sets ``loss_scale``): what
+    ``tools/train.py --amp`` trains with. GPU only (mmengine refuses it on
+    a CPU-only machine). The caller's config is not changed.
+
+    Args:
+        cfg (Config): A training config with an ``optim_wrapper``.
+
+    Returns:
+        Config: A copy with ``optim_wrapper.type='AmpOptimWrapper'``.
+    """
+    if cfg.get('optim_wrapper') is None:
+        raise ValueError('enable_amp: the config has no optim_wrapper')
+    cfg = copy.deepcopy(cfg)
+    wrapper = cfg.optim_wrapper
+    # only mmyoloms.engine's CPUAutocastOptimWrapper takes it;
+    # AmpOptimWrapper would refuse it
+    wrapper.pop('native_only', None)
+    wrapper.type = 'AmpOptimWrapper'
+    wrapper.setdefault('loss_scale', 'dynamic')
     return cfg
 
 

@@ -13,8 +13,10 @@ from .export import INPUT_NAME
 def make_session(onnx_file: str,
                  num_threads: Optional[int] = None,
                  allow_spinning: bool = False,
-                 profile_prefix: Optional[str] = None):
-    """An onnxruntime CPU session with all graph optimisations.
+                 profile_prefix: Optional[str] = None,
+                 providers: Sequence[str] = ('CPUExecutionProvider', )):
+    """An onnxruntime session with all graph optimisations (on the CPU
+    unless ``providers`` says otherwise).
 
     Args:
         onnx_file (str): Model file.
@@ -26,13 +28,29 @@ def make_session(onnx_file: str,
             default. Defaults to False.
         profile_prefix (str, optional): Write onnxruntime's per-node
             profile with this prefix. Defaults to None.
+        providers (Sequence[str]): Execution providers in order of
+            preference, e.g. ``('CUDAExecutionProvider',
+            'CPUExecutionProvider')``; each must be one this onnxruntime
+            has (``onnxruntime.get_available_providers()``).
+            Defaults to ``('CPUExecutionProvider', )``.
 
     Returns:
         onnxruntime.InferenceSession
+
+    Raises:
+        ValueError: A provider this onnxruntime does not have (the
+            ``onnxruntime`` package has no CUDA provider; the
+            ``onnxruntime-gpu`` package has).
     """
     import onnxruntime as ort
     if not osp.isfile(onnx_file):
         raise FileNotFoundError(f'ONNX file not found: {onnx_file}')
+    available = ort.get_available_providers()
+    missing = [p for p in providers if p not in available]
+    if not providers or missing:
+        raise ValueError(
+            f'providers must be a non-empty subset of this onnxruntime\'s '
+            f'{available}; {missing or "none"} given that it lacks')
     options = ort.SessionOptions()
     options.graph_optimization_level = (
         ort.GraphOptimizationLevel.ORT_ENABLE_ALL)
@@ -46,8 +64,7 @@ def make_session(onnx_file: str,
     if profile_prefix is not None:
         options.enable_profiling = True
         options.profile_file_prefix = profile_prefix
-    return ort.InferenceSession(
-        onnx_file, options, providers=['CPUExecutionProvider'])
+    return ort.InferenceSession(onnx_file, options, providers=list(providers))
 
 
 class ORTDetector(DeployedDetector):
@@ -67,6 +84,8 @@ class ORTDetector(DeployedDetector):
         num_threads (int, optional): Intra-op threads. Defaults to None.
         allow_spinning (bool): See :func:`make_session`.
             Defaults to False.
+        providers (Sequence[str]): See :func:`make_session`.
+            Defaults to ``('CPUExecutionProvider', )``.
 
     Example:
         >>> detector = ORTDetector('yoloms-xs.onnx', 'configs/yoloms/'
@@ -84,13 +103,17 @@ class ORTDetector(DeployedDetector):
                  config: Union[str, Config],
                  shape: Optional[Sequence[int]] = None,
                  num_threads: Optional[int] = None,
-                 allow_spinning: bool = False) -> None:
+                 allow_spinning: bool = False,
+                 providers: Sequence[str] = ('CPUExecutionProvider', )
+                 ) -> None:
         self.allow_spinning = allow_spinning
+        self.providers = tuple(providers)
         super().__init__(onnx_file, config, shape, num_threads)
 
     def load(self, model_file: str):
         self.session = make_session(model_file, self.num_threads,
-                                    self.allow_spinning)
+                                    self.allow_spinning,
+                                    providers=self.providers)
         inputs = self.session.get_inputs()
         return ([i.name for i in inputs], list(inputs[0].shape),
                 [o.name for o in self.session.get_outputs()])

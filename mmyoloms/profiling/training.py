@@ -285,7 +285,8 @@ def profile_training(cfg: Config,
         included, and ``iteration`` itself), ``ops`` (per group of
         phases, ``(operator, self ms per iteration, calls per iteration)``
         sorted by time), ``threads`` (torch intra-op threads) and, with
-        ``val_images``, ``val_seconds_per_image``.
+        ``val_images``, ``val_seconds_per_image`` and ``val_metrics`` (the
+        config's val evaluator on those images, e.g. ``coco/bbox_mAP``).
     """
     if iters < 1 or warmup < 0 or op_iters < 0:
         raise ValueError(f'iters must be >= 1 and warmup, op_iters >= 0, '
@@ -322,10 +323,10 @@ def profile_training(cfg: Config,
             runner.train()
         finally:
             profiler.clock.restore()
-        val_seconds = None
+        val_seconds = val_metrics = None
         if val_images:
             start = time.perf_counter()
-            runner.val_loop.run()
+            val_metrics = runner.val_loop.run()
             val_seconds = (time.perf_counter() - start) / val_images
     records = profiler.records
     seconds = sum(r['iteration'] for r in records)
@@ -345,7 +346,8 @@ def profile_training(cfg: Config,
         phases=phases,
         ops=ops,
         threads=torch.get_num_threads(),
-        val_seconds_per_image=val_seconds)
+        val_seconds_per_image=val_seconds,
+        val_metrics=val_metrics)
 
 
 def _profile_in_child(cfg: Config, kwargs: dict, queue) -> None:
