@@ -14,6 +14,9 @@ SHAPES = osp.join(REPO_ROOT, 'configs', 'shapes')
 XS = osp.join(SHAPES, 'yoloms-xs_fast_1xb8-10e_shapes.py')
 S = osp.join(SHAPES, 'yoloms-s_fast_1xb8-10e_shapes.py')
 RTMDET = osp.join(SHAPES, 'rtmdet-tiny_fast_1xb8-10e_shapes.py')
+YOLOV8_MS = osp.join(SHAPES, 'yolov8-ms_n_fast_1xb8-10e_shapes.py')
+# the data, pipelines, schedule and runtime every shapes config shares
+SHAPES_BASE = osp.join(SHAPES, '_base_', 'shapes_1xb8-10e.py')
 COCO = {
     XS: osp.join(REPO_ROOT, 'configs', 'yoloms',
                  'yoloms-xs_syncbn_fast_8xb8-300e_coco.py'),
@@ -28,6 +31,20 @@ SHARED_KEYS = ('train_dataloader', 'val_dataloader', 'test_dataloader',
                'train_cfg', 'val_cfg', 'test_cfg', 'default_hooks',
                'custom_hooks', 'env_cfg', 'model_wrapper_cfg', 'img_scale',
                'optim_wrapper', 'auto_scale_lr')
+
+
+def _holds(value, applied):
+    """Whether ``applied`` (a key of a loaded config) is what merging
+    ``value`` into a base config gives: every entry of ``value``, and
+    nothing else where ``value`` says ``_delete_``."""
+    if not isinstance(value, dict):
+        return value == applied
+    if not isinstance(applied, dict):
+        return False
+    own = {k: v for k, v in value.items() if k != '_delete_'}
+    if value.get('_delete_') and set(applied) != set(own):
+        return False
+    return all(k in applied and _holds(v, applied[k]) for k, v in own.items())
 
 
 def _shapes(state_dict, skip=()):
@@ -56,6 +73,36 @@ def test_shapes_config_builds_cpu_model(path):
     assert cfg.optim_wrapper.optimizer.fused is True
     # the config survives a dump/reload round trip
     assert Config.fromstring(cfg.pretty_text, '.py').model == cfg.model
+
+
+@pytest.mark.parametrize('path', [XS, S, RTMDET, YOLOV8_MS])
+def test_shapes_config_applies_the_whole_shapes_base(path):
+    """Every key of the shapes base reaches the config as the base states
+    it (merged into the COCO config's dicts); the model is the config's."""
+    base = Config.fromfile(SHAPES_BASE).to_dict()
+    assert 'model' not in base
+    cfg = Config.fromfile(path)
+    for key, value in base.items():
+        assert _holds(value, cfg.get(key)), (path, key)
+
+
+def test_holds_tells_a_merged_value_from_another():
+    assert _holds(dict(a=1), dict(a=1, b=2))
+    assert not _holds(dict(a=1), dict(a=2, b=2))
+    assert not _holds(dict(_delete_=True, a=1), dict(a=1, b=2))
+    assert _holds(dict(_delete_=True, a=1), dict(a=1))
+    assert not _holds([dict(a=1)], [dict(a=1, b=2)])
+
+
+@pytest.mark.parametrize('path', [XS, S, RTMDET])
+def test_shapes_base_restates_the_coco_values(path):
+    """The shapes base has no base to read them from: its backend_args and
+    warm-up start factor must stay those of each model's COCO config, as
+    they were when the shapes configs read them from there."""
+    base = Config.fromfile(SHAPES_BASE)
+    coco = Config.fromfile(COCO[path])
+    assert base.backend_args == coco.backend_args
+    assert base.lr_start_factor == coco.lr_start_factor
 
 
 @pytest.mark.parametrize('path', [XS, S, RTMDET])
