@@ -40,7 +40,7 @@ ROWS ?= oldest newest
 # COMPAT_TESTS in each (scripts/test_compat.sh); ROWS="oldest" runs one row.
 # Not part of .ci/run: docs/install.md has its measured time and result.
 # PYTHON_OLDEST= / PYTHON_NEWEST= name the rows' interpreters (default
-# python3.10 / python3.13).
+# python3.10 / python3.12).
 test-compat:
 	ROWS='$(ROWS)' COMPAT_TESTS='$(COMPAT_TESTS)' \
 	    $(if $(PYTHON_OLDEST),PYTHON_OLDEST='$(PYTHON_OLDEST)') \

@@ -127,10 +127,16 @@ def require_torch_feature(name: str, purpose: str) -> None:
         purpose (str): What needs it, for the message.
     """
     if not has_torch_feature(name):
-        version, what = TORCH_FEATURES[name]
-        raise TorchFeatureError(
-            f'{purpose} needs torch >= {version} ({what}); this is torch '
-            f'{torch.__version__}')
+        raise torch_feature_error(name, purpose)
+
+
+def torch_feature_error(name: str, purpose: str) -> TorchFeatureError:
+    """The :class:`TorchFeatureError` saying that ``purpose`` needs feature
+    ``name`` of :data:`TORCH_FEATURES`, for a caller that decided so."""
+    version, what = TORCH_FEATURES[name]
+    return TorchFeatureError(
+        f'{purpose} needs torch >= {version} ({what}); this is torch '
+        f'{torch.__version__}')
 
 
 _fallbacks_logged: Set[str] = set()

@@ -12,7 +12,8 @@
 #                 sets the defaults below and the constraints file
 #                 requirements/ROW.txt (default: default)
 #   PYTHON        interpreter for the venv (oldest: python3.10,
-#                 default: python3, newest: python3.13; 3.10 to 3.13)
+#                 default: python3, newest: python3.12; 3.10 to 3.12:
+#                 mmcv 2.0.1's setup.py fails on 3.13)
 #   VENV          venv path (oldest: .venv-oldest, default: .venv,
 #                 newest: .venv-newest)
 #   TORCH_SPEC    torch requirement (oldest: torch==2.0.1, default:
@@ -39,7 +40,7 @@ case "$ROW" in
              row_venv=.venv-oldest row_extras=tests,onnx ;;
     default) row_python=python3 row_torch='torch==2.13.0'
              row_venv=.venv row_extras=tests,deploy ;;
-    newest)  row_python=python3.13 row_torch='torch==2.15.0'
+    newest)  row_python=python3.12 row_torch='torch==2.15.0'
              row_venv=.venv-newest row_extras=tests,deploy ;;
     *) die "ROW must be one of oldest, default, newest; got '$ROW'" ;;
 esac
@@ -65,8 +66,8 @@ fi
 py_version=$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null) ||
     die "PYTHON: cannot run '$PYTHON' (give the interpreter's path, e.g. PYTHON=/usr/bin/python3.10)"
 case "$py_version" in
-    3.10|3.11|3.12|3.13) ;;
-    *) die "PYTHON must be Python 3.10 to 3.13 (the tested range); '$PYTHON' is $py_version" ;;
+    3.10|3.11|3.12) ;;
+    *) die "PYTHON must be Python 3.10 to 3.12 (the tested range; mmcv 2.0.1's setup.py fails on 3.13: its get_version reads exec's result from locals()); '$PYTHON' is $py_version" ;;
 esac
 
 if [ ! -x "$VENV/bin/python" ]; then

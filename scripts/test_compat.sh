@@ -4,7 +4,7 @@
 # check that installing mmyoloms into it keeps its torch and mmcv
 # (scripts/check_install.py), and run the compat subset (COMPAT_TESTS,
 # defined once in the Makefile) in it. PYTHON_OLDEST / PYTHON_NEWEST are the
-# rows' interpreters (default: python3.10 / python3.13 on PATH). Prints each step's wall time and a
+# rows' interpreters (default: python3.10 / python3.12 on PATH). Prints each step's wall time and a
 # summary; exits non-zero if any row fails.
 set -uo pipefail
 
@@ -19,7 +19,7 @@ status=0
 for row in $ROWS; do
     case "$row" in
         oldest) venv=.venv-oldest python=${PYTHON_OLDEST:-python3.10} ;;
-        newest) venv=.venv-newest python=${PYTHON_NEWEST:-python3.13} ;;
+        newest) venv=.venv-newest python=${PYTHON_NEWEST:-python3.12} ;;
         default) venv=.venv python=${PYTHON_DEFAULT:-python3} ;;
         *) echo "ROWS: each row must be oldest, default or newest; got '$row'" >&2; exit 2 ;;
     esac

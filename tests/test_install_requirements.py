@@ -15,7 +15,7 @@ from .conftest import REPO_ROOT
 ROWS = {
     'oldest': ('3.10.13', dict(torch='2.0.1')),
     'default': ('3.11.7', dict(torch='2.13.0')),
-    'newest': ('3.13.0', dict(torch='2.15.0')),
+    'newest': ('3.12.1', dict(torch='2.15.0')),
 }
 STACK = dict(mmengine='0.10.7', mmcv='2.0.1', mmdet='3.3.0', mmyolo='0.6.0')
 #: The extras each row installs (scripts/setup.sh).

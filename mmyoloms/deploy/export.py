@@ -7,7 +7,7 @@ from typing import Sequence
 import torch
 
 from mmyoloms.compat import (has_torch_feature, log_fallback,
-                             require_torch_feature)
+                             torch_feature_error)
 from .end2end import OUTPUT_NAMES, End2EndDetector
 from .nms import ONNX_TRANSLATIONS, register_torchscript_symbolic
 
@@ -72,8 +72,8 @@ def export_onnx(model: End2EndDetector,
                          'TorchScript exporter hard-codes the TopK size)')
     if exporter == 'dynamo' and not has_torch_feature('dynamo_onnx_export'):
         if dynamic:
-            require_torch_feature('dynamo_onnx_export',
-                                  'ONNX export with dynamic shapes')
+            raise torch_feature_error('dynamo_onnx_export',
+                                      'ONNX export with dynamic shapes')
         log_fallback('dynamo_onnx_export',
                      'exporting ONNX with the TorchScript exporter instead '
                      'of the dynamo exporter (same graph for a static shape)')
