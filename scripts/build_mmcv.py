@@ -69,7 +69,7 @@ _ATEN_STANDARD = re.compile(
 
 
 def patch_setup_source(text, standard='c++17'):
-    """Return mmcv's setup.py with ``-std=c++14`` replaced by ``-std=<standard>``.
+    """Return mmcv's setup.py with ``-std=c++14`` made ``-std=<standard>``.
 
     torch >= 2.1 headers refuse C++14 ("C++17 or later compatible compiler is
     required"), torch >= 2.14 headers refuse C++17. Raises ``ValueError`` if
