@@ -32,7 +32,10 @@ if [ -n "${WHEELHOUSE:-}" ]; then
         "$PYTHON" -m venv "$VENV"
     fi
     PIP=("$VENV/bin/python" -m pip install -q --no-index --find-links "$WHEELHOUSE")
-    "${PIP[@]}" -r "$MANIFEST"
+    # --no-deps: the manifest is the whole environment, pinned; resolving
+    # it again fails (requirements/default.txt, which it copies, has rich
+    # 15.0.0 beside openxlab/openmim pins that ask for older rich)
+    "${PIP[@]}" --no-deps -r "$MANIFEST"
     # the package itself, from this checkout (its requirements are installed)
     "${PIP[@]}" --no-deps --no-build-isolation -e "$REPO"
 fi
