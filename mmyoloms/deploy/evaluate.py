@@ -134,7 +134,8 @@ def compare_backends(config: Union[str, Config],
                      threads: Optional[int] = None,
                      split: str = 'val',
                      log: Callable[[str], None] = print,
-                     calib_seed: int = 0) -> list:
+                     calib_seed: int = 0,
+                     bias_correction: str = 'fast') -> list:
     """COCO AP of one checkpoint in eager PyTorch, exported to ONNX on
     onnxruntime and OpenVINO (float32), and quantized to INT8, all on the
     same val set with the same preprocessing.
@@ -159,6 +160,9 @@ def compare_backends(config: Union[str, Config],
         log (callable): Progress messages. Defaults to ``print``.
         calib_seed (int): Seed of the choice of calibration images.
             Defaults to 0.
+        bias_correction (str): NNCF bias correction (``'fast'``,
+            ``'full'``, ``'none'``; :func:`quantize_openvino`). Defaults
+            to ``'fast'``.
 
     Returns:
         list[dict]: ``dict(model=..., backend=..., precision=...,
@@ -207,7 +211,8 @@ def compare_backends(config: Union[str, Config],
         log(f'quantizing {int8_file} on {calib_images} {calib_split} '
             'images')
         quantize_model(onnx_file, int8_file, cfg, calib_images, calib_split,
-                       overflow_fix, reduce_range, calib_seed)
+                       overflow_fix, reduce_range, calib_seed,
+                       bias_correction)
         detector = (OVDetector if route == 'openvino' else ORTDetector)(
             int8_file, cfg, num_threads=threads)
         run(f'{route} int8', route, 'int8', detector, int8_file)
@@ -217,6 +222,7 @@ def compare_backends(config: Union[str, Config],
                  shape=list(shape), calib_images=calib_images,
                  calib_split=calib_split, calib_seed=calib_seed,
                  overflow_fix=overflow_fix,
+                 bias_correction=bias_correction,
                  reduce_range=reduce_range, split=split, rows=rows),
             f, indent=2)
     return rows
